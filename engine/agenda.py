@@ -1,0 +1,33 @@
+"""A conflict-resolution strategy that fixes experta 1.9.4's activation-removal bug.
+
+`DepthStrategy._update_agenda` removes a cancelled activation by bisecting to the first
+activation with an equal key and looking only at that slot and its two neighbours. When four
+or more activations share a key (same salience, same facts) the cancelled one can sit further
+along the run and is never removed, so a rule guarded by NOT(...) still fires after the fact
+it forbids was declared. Here the whole run of equal keys is searched.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+from experta.strategies import DepthStrategy
+
+
+class ExactRemovalDepthStrategy(DepthStrategy):  # type: ignore[misc]
+    """experta's depth strategy, removing cancelled activations wherever they are in their run."""
+
+    def _update_agenda(self, agenda: Any, added: Any, removed: Any) -> None:
+        activations = agenda.activations
+        for act in removed:
+            act.key = self.get_key(act)
+            lo = bisect.bisect_left(activations, act)
+            hi = bisect.bisect_right(activations, act, lo=lo)
+            for idx in range(lo, hi):
+                if activations[idx] == act:
+                    del activations[idx]
+                    break
+        for act in added:
+            act.key = self.get_key(act)
+            bisect.insort(activations, act)

@@ -1,0 +1,23 @@
+"""The one entry point: assess(case) -> Report (reset, declare, run, collect)."""
+
+from __future__ import annotations
+
+from engine.case import Case
+from engine.inference import Evaluator
+from engine.kb_loader import KnowledgeBase, default_knowledge_base
+from engine.report import Report, build_report
+
+
+def new_evaluator(kb: KnowledgeBase | None = None) -> Evaluator:
+    """A fresh evaluator (its own experta engine) for one session or one evaluation."""
+    return Evaluator(kb or default_knowledge_base())
+
+
+def assess(case: Case, evaluator: Evaluator | None = None) -> Report:
+    """Assess one validated case and return the report.
+
+    Pass the session's own evaluator to reuse its engine; without one, a new engine is
+    built for this evaluation alone.
+    """
+    ev = evaluator or new_evaluator()
+    return build_report(ev.kb, case, ev.run(case))

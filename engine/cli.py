@@ -1,0 +1,118 @@
+"""Command line: `python -m engine assess|rules|check ...`.
+
+Exit codes: 0 ok; 1 the check found problems; 2 the case (or the command line) is invalid;
+3 the knowledge base is broken. Messages go to stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine.assessment import assess
+from engine.case import parse_text, read_case
+from engine.check import check
+from engine.errors import CaseError, KnowledgeBaseError, Problem
+from engine.inference import Evaluator
+from engine.kb_loader import DEFAULT_DIR, KnowledgeBase, load
+from engine.render import render_markdown
+from engine.report import EngineError, Report
+from engine.sources import SOURCE_ENV, quote_problems, source_path
+
+EXIT_OK, EXIT_FOUND, EXIT_INVALID, EXIT_KB = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m engine",
+        description="Emotional detachment decision support. Supports clinical judgment; "
+        "does not replace it.",
+    )
+    parser.add_argument("--kb", type=Path, default=DEFAULT_DIR, help="knowledge base directory")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_assess = sub.add_parser("assess", help="assess a case file (JSON or YAML; - for stdin)")
+    p_assess.add_argument("case")
+    p_assess.add_argument("--format", choices=["json", "markdown"], default="json")
+    p_assess.add_argument("-o", "--output", type=Path, help="write to this file")
+    sub.add_parser("rules", help="list the rules with their sources")
+    p_check = sub.add_parser("check", help="validate the knowledge base")
+    p_check.add_argument("--source", type=Path, default=None,
+                         help=f"source document for quote checks (default ${SOURCE_ENV} or "
+                              "../shared/seed/emotional-detachment.txt)")
+    return parser
+
+
+def render_report(report: Report, fmt: str) -> str:
+    """A report as text in the requested format."""
+    if fmt == "markdown":
+        return render_markdown(report)
+    return json.dumps(report.to_json_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _cmd_assess(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+    case = parse_text(sys.stdin.read(), kb, name="stdin") if args.case == "-" else read_case(args.case, kb)
+    text = render_report(assess(case, Evaluator(kb)), args.format)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _cmd_rules(kb: KnowledgeBase) -> int:
+    for rule in kb.rules:
+        print(f"{rule.id}  [stratum {kb.strata[rule.id]}]")
+        print(f"  {rule.title}")
+        print(f"  then: {', '.join(rule.then)}")
+        print(f"  source: {rule.source.section}: \"{rule.source.quote}\"")
+    print(f"\n{len(kb.rules)} rules, knowledge base {kb.meta.version} ({kb.sha256[:12]})")
+    return EXIT_OK
+
+
+def _cmd_check(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+    report = check(kb)
+    problems = list(report.problems)
+    path = args.source or source_path()
+    if path.is_file():
+        problems.extend(quote_problems(kb, path.read_text(encoding="utf-8")))
+        quotes = f"quotes checked against {path}"
+    else:
+        quotes = f"source document not found at {path}; quotes NOT checked"
+        problems.append(Problem("source", quotes))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    entries = sum(len(e) for e in kb.catalogue.values())
+    print(f"{len(kb.rules)} rules ({len(report.fireable)} can fire), {len(kb.questions)} questions, "
+          f"{entries} catalogue entries; {quotes}; {len(problems)} problem(s)")
+    return EXIT_FOUND if problems else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        kb = load(args.kb)
+    except KnowledgeBaseError as exc:
+        print("The knowledge base is broken; no advice can be given until it is fixed:",
+              file=sys.stderr)
+        for line in exc.lines():
+            print(f"  {line}", file=sys.stderr)
+        return EXIT_KB
+    try:
+        if args.command == "assess":
+            return _cmd_assess(kb, args)
+        if args.command == "rules":
+            return _cmd_rules(kb)
+        return _cmd_check(kb, args)
+    except CaseError as exc:
+        print("The case is invalid; nothing was assessed:", file=sys.stderr)
+        for line in exc.lines():
+            print(f"  {line}", file=sys.stderr)
+        return EXIT_INVALID
+    except EngineError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return EXIT_KB

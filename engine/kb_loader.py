@@ -1,0 +1,391 @@
+"""Load `knowledge_base/` once, validate every entry, and index it.
+
+A broken file stops everything with problems naming the file, the entry and what is wrong:
+no advice is given from a knowledge base that did not validate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from engine.errors import KnowledgeBaseError, Problem
+from engine.knowledge import (
+    DERIVED_KINDS,
+    UNKNOWN,
+    AnswerIn,
+    AnswerRange,
+    Approach,
+    Caution,
+    Entry,
+    Finding,
+    Group,
+    Holds,
+    Interpretation,
+    Measure,
+    Meta,
+    Parameter,
+    Position,
+    Question,
+    Recommendation,
+    Rule,
+)
+from engine.suggest import did_you_mean
+from engine.yaml_io import YAMLError, loads
+
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge_base"
+
+# Catalogue files hold lists under these keys; the key names the kind of fact a rule asserts.
+CATALOGUE_KEYS: dict[str, tuple[str, type[Entry]]] = {
+    "findings": ("finding", Finding),
+    "spectrum": ("spectrum", Position),
+    "drivers": ("driver", Entry),
+    "formulations": ("formulation", Entry),
+    "origins": ("origin", Entry),
+    "recommendations": ("recommendation", Recommendation),
+    "cautions": ("caution", Caution),
+    "reflections": ("reflection", Entry),
+    "measures": ("measure", Measure),
+    "interpretations": ("interpretation", Interpretation),
+    "inconsistencies": ("inconsistency", Entry),
+}
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True, eq=False)
+class KnowledgeBase:
+    """The validated knowledge base, indexed for the engine, the explanations and the views.
+
+    Compared and hashed by identity: each load is its own knowledge base.
+    """
+
+    meta: Meta
+    steps: tuple[Group, ...]
+    groups: tuple[Group, ...]
+    questions: Mapping[str, Question]
+    rules: tuple[Rule, ...]
+    catalogue: Mapping[str, Mapping[str, Entry]]
+    approaches: Mapping[str, Approach]
+    parameters: Mapping[str, Parameter]
+    sha256: str
+    strata: Mapping[str, int] = field(default_factory=dict)
+
+    def entry(self, ref: str) -> Entry:
+        """The catalogue entry for a 'kind.id' reference."""
+        kind, _, ident = ref.partition(".")
+        return self.catalogue[kind][ident]
+
+    def param(self, bound: int | str | None) -> int | None:
+        """A condition bound: a literal number, or the value of the named parameter."""
+        if bound is None or isinstance(bound, int):
+            return bound
+        return self.parameters[bound].value
+
+    def bounds(self, cond: AnswerRange) -> tuple[float, float]:
+        """The inclusive numeric bounds of a range condition, parameters resolved."""
+        lo, hi, below = self.param(cond.at_least), self.param(cond.at_most), self.param(cond.below)
+        high = hi if hi is not None else (below - 1 if below is not None else float("inf"))
+        return (lo if lo is not None else float("-inf"), high)
+
+    def questions_in(self, section: str) -> list[Question]:
+        """The questions of one case section, in catalogue order."""
+        return [q for q in self.questions.values() if q.section == section]
+
+    def asserters(self, ref: str) -> list[Rule]:
+        """The rules that can assert a 'kind.id' fact."""
+        return [r for r in self.rules if ref in r.then]
+
+
+def _read_yaml(path: Path, root: Path, problems: list[Problem]) -> Any:
+    rel = _rel(path, root)
+    try:
+        return loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(rel, f"cannot be read: {exc}"))
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{rel}:{mark.line + 1}" if mark is not None else rel
+        problems.append(Problem(where, f"is not valid YAML: {getattr(exc, 'problem', exc)}"))
+    return None
+
+
+def _rel(path: Path, root: Path) -> str:
+    return f"{root.name}/{path.relative_to(root).as_posix()}"
+
+
+def _entries(
+    data: Any, key: str, model: type[M], where: str, problems: list[Problem]
+) -> Iterator[M]:
+    """Validate each entry of a list on its own, so a problem names its entry."""
+    items = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        problems.append(Problem(where, f"needs a list under '{key}'"))
+        return
+    for index, item in enumerate(items):
+        label = f"{key}[{index}]"
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            label += f" ({item['id']})"
+        try:
+            yield model.model_validate(item)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
+                loc = loc.replace(".in.", ".").replace(".range.", ".").replace(".fact.", ".")
+                problems.append(Problem(f"{where}: {label}", f"{loc or 'entry'}: {err['msg']}"))
+
+
+def _unique(
+    items: Iterable[M], what: str, where: str, problems: list[Problem]
+) -> dict[str, M]:
+    out: dict[str, M] = {}
+    for item in items:
+        ident = str(getattr(item, "id"))  # noqa: B009 - every catalogued model has an id
+        if ident in out:
+            problems.append(Problem(where, f"duplicate {what} id '{ident}'"))
+        out[ident] = item
+    return out
+
+
+def load(directory: Path | str = DEFAULT_DIR) -> KnowledgeBase:
+    """Load and validate a knowledge base directory; raise KnowledgeBaseError listing every problem."""
+    root = Path(directory)
+    problems: list[Problem] = []
+    if not root.is_dir():
+        raise KnowledgeBaseError([Problem(str(root), "knowledge base directory not found")])
+    files = sorted(p for p in root.rglob("*.yaml") if p.is_file())
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+
+    def doc(name: str) -> tuple[Any, str]:
+        path = root / name
+        if not path.is_file():
+            problems.append(Problem(_rel(path, root), "missing"))
+            return None, _rel(path, root)
+        return _read_yaml(path, root, problems), _rel(path, root)
+
+    meta_data, meta_where = doc("meta.yaml")
+    meta: Meta | None = None
+    try:
+        meta = Meta.model_validate(meta_data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            problems.append(Problem(meta_where, f"{loc or 'file'}: {err['msg']}"))
+
+    q_data, q_where = doc("questions.yaml")
+    steps = _unique(_entries(q_data, "steps", Group, q_where, problems), "step", q_where, problems)
+    groups = _unique(_entries(q_data, "groups", Group, q_where, problems), "group", q_where, problems)
+    questions = _unique(
+        _entries(q_data, "questions", Question, q_where, problems), "question", q_where, problems
+    )
+
+    p_data, p_where = doc("parameters.yaml")
+    parameters = _unique(
+        _entries(p_data, "parameters", Parameter, p_where, problems), "parameter", p_where, problems
+    )
+
+    catalogue: dict[str, dict[str, Entry]] = {kind: {} for kind in DERIVED_KINDS}
+    approaches: dict[str, Approach] = {}
+    rules: list[Rule] = []
+    rule_files: dict[str, str] = {}
+    special = {"meta.yaml", "questions.yaml", "parameters.yaml"}
+    for path in files:
+        rel = path.relative_to(root)
+        where = _rel(path, root)
+        if rel.as_posix() in special:
+            continue
+        data = _read_yaml(path, root, problems)
+        if rel.parts[0] == "rules":
+            for rule in _entries(data, "rules", Rule, where, problems):
+                if rule.id in rule_files:
+                    problems.append(
+                        Problem(where, f"duplicate rule id '{rule.id}' (also in {rule_files[rule.id]})")
+                    )
+                rule_files[rule.id] = where
+                rules.append(rule)
+            continue
+        if not isinstance(data, dict):
+            problems.append(Problem(where, "needs a mapping of catalogue lists"))
+            continue
+        for key in data:
+            if key == "approaches":
+                approaches.update(
+                    _unique(_entries(data, key, Approach, where, problems), "approach", where, problems)
+                )
+            elif key in CATALOGUE_KEYS:
+                kind, model = CATALOGUE_KEYS[key]
+                for item in _entries(data, key, model, where, problems):
+                    if item.id in catalogue[kind]:
+                        problems.append(Problem(where, f"duplicate {kind} id '{item.id}'"))
+                    catalogue[kind][item.id] = item
+            else:
+                allowed = ", ".join(["approaches", *CATALOGUE_KEYS])
+                problems.append(Problem(where, f"unknown list '{key}'; allowed: {allowed}"))
+
+    if problems or meta is None:
+        raise KnowledgeBaseError(problems)
+
+    kb = KnowledgeBase(
+        meta=meta,
+        steps=tuple(steps.values()),
+        groups=tuple(groups.values()),
+        questions=questions,
+        rules=tuple(sorted(rules, key=lambda r: r.id)),
+        catalogue=catalogue,
+        approaches=approaches,
+        parameters=parameters,
+        sha256=digest.hexdigest(),
+    )
+    problems.extend(reference_problems(kb, rule_files))
+    strata, cycle_problems = stratify(kb.rules)
+    problems.extend(cycle_problems)
+    if problems:
+        raise KnowledgeBaseError(problems)
+    object.__setattr__(kb, "strata", strata)
+    return kb
+
+
+@cache
+def default_knowledge_base() -> KnowledgeBase:
+    """The project's knowledge base, loaded and validated once per process."""
+    return load(DEFAULT_DIR)
+
+
+def _ref_problem(kb: KnowledgeBase, ref: str) -> str | None:
+    kind, _, ident = ref.partition(".")
+    if kind not in kb.catalogue:
+        return f"unknown kind '{kind}' in '{ref}'{did_you_mean(kind, DERIVED_KINDS)}"
+    if ident not in kb.catalogue[kind]:
+        return f"unknown {kind} '{ident}'{did_you_mean(ident, kb.catalogue[kind])}"
+    return None
+
+
+def reference_problems(kb: KnowledgeBase, rule_files: Mapping[str, str]) -> list[Problem]:
+    """Every id that one entry names and no entry defines."""
+    problems: list[Problem] = []
+    steps = {s.id for s in kb.steps}
+    groups = {g.id for g in kb.groups}
+    for q in kb.questions.values():
+        where = f"knowledge_base/questions.yaml: questions ({q.id})"
+        if q.group not in groups:
+            problems.append(Problem(where, f"unknown group '{q.group}'{did_you_mean(q.group, groups)}"))
+        if q.step not in steps:
+            problems.append(Problem(where, f"unknown step '{q.step}'{did_you_mean(q.step, steps)}"))
+        for other, values in q.requires.items():
+            target = kb.questions.get(other)
+            if target is None:
+                problems.append(Problem(where, f"requires unknown question '{other}'"))
+            elif not set(values) <= set(target.allowed_options()):
+                problems.append(Problem(where, f"requires options '{other}' does not have"))
+
+    spectrum_ids = set(kb.catalogue["spectrum"])
+    for kind, entries in kb.catalogue.items():
+        for entry in entries.values():
+            where = f"knowledge_base: {kind} ({entry.id})"
+            directions: tuple[str, ...] = ()
+            if isinstance(entry, Finding) and entry.direction:
+                directions = (entry.direction,)
+            if isinstance(entry, Position):
+                directions = entry.evidence_for + entry.evidence_against
+            for d in directions:
+                if d not in spectrum_ids:
+                    problems.append(Problem(where, f"unknown spectrum position '{d}'"))
+            if isinstance(entry, Recommendation) and entry.approach not in kb.approaches:
+                problems.append(
+                    Problem(where, f"unknown approach '{entry.approach}'"
+                            f"{did_you_mean(entry.approach, kb.approaches)}")
+                )
+            if isinstance(entry, Interpretation) and entry.measure not in kb.catalogue["measure"]:
+                problems.append(Problem(where, f"unknown measure '{entry.measure}'"))
+            if isinstance(entry, Measure):
+                for score in entry.scores:
+                    scored = kb.questions.get(score)
+                    if scored is None or scored.section != "measures":
+                        problems.append(Problem(where, f"score '{score}' is not a measures question"))
+
+    for rule in kb.rules:
+        where = f"{rule_files.get(rule.id, 'knowledge_base/rules')}: rule {rule.id}"
+        for i, cond in enumerate(rule.when):
+            msg = condition_problem(kb, cond)
+            if msg:
+                problems.append(Problem(where, f"when[{i}]: {msg}"))
+        for key, refs in (("unless", rule.unless), ("then", rule.then)):
+            for ref in refs:
+                msg = _ref_problem(kb, ref)
+                if msg:
+                    problems.append(Problem(where, f"{key}: {msg}"))
+    return problems
+
+
+def condition_problem(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds) -> str | None:
+    """What is wrong with one condition's references, or None."""
+    if isinstance(cond, Holds):
+        return _ref_problem(kb, cond.fact)
+    q = kb.questions.get(cond.answer)
+    if q is None:
+        return f"unknown question '{cond.answer}'{did_you_mean(cond.answer, kb.questions)}"
+    if isinstance(cond, AnswerIn):
+        if q.kind != "choice":
+            return f"'{q.id}' is a number; use at_least/at_most"
+        allowed = [o for o in q.allowed_options() if o != UNKNOWN]
+        bad = [v for v in cond.is_in if v not in allowed]
+        if bad:
+            return f"'{q.id}' has no option {bad[0]!r}; allowed: {', '.join(allowed)}"
+        return None
+    if q.kind != "integer":
+        return f"'{q.id}' is a choice; use 'in'"
+    for bound in (cond.at_least, cond.at_most, cond.below):
+        if isinstance(bound, str) and bound not in kb.parameters:
+            return f"unknown parameter '{bound}'{did_you_mean(bound, kb.parameters)}"
+    return None
+
+
+def reads(rule: Rule) -> set[str]:
+    """The derived facts a rule reads, positively or through `unless`."""
+    return {c.fact for c in rule.when if isinstance(c, Holds)} | set(rule.unless)
+
+
+def stratify(rules: Iterable[Rule]) -> tuple[dict[str, int], list[Problem]]:
+    """Give each rule a stratum above every rule that asserts a fact it reads.
+
+    Strict for positive reads too, so a stratum never reads its own output: then all of a
+    stratum's inputs are settled before any of its rules fires, which makes `unless`
+    (negation) safe without truth maintenance, and the trace ordered by stratum causal.
+    """
+    rules = list(rules)
+    asserters: dict[str, list[str]] = {}
+    for r in rules:
+        for ref in r.then:
+            asserters.setdefault(ref, []).append(r.id)
+    deps = {r.id: sorted({a for ref in reads(r) for a in asserters.get(ref, [])}) for r in rules}
+    strata: dict[str, int] = {}
+    visiting: list[str] = []
+    problems: list[Problem] = []
+
+    def visit(rid: str) -> int:
+        if rid in strata:
+            return strata[rid]
+        if rid in visiting:
+            cycle = " -> ".join([*visiting[visiting.index(rid):], rid])
+            problems.append(Problem("knowledge_base/rules", f"rules read their own conclusions: {cycle}"))
+            return 0
+        visiting.append(rid)
+        level = max((visit(d) + 1 for d in deps[rid]), default=0)
+        visiting.pop()
+        strata[rid] = level
+        return level
+
+    for r in rules:
+        visit(r.id)
+    return strata, problems

@@ -1,0 +1,272 @@
+"""The report (DESIGN.md section 5): a pydantic model, built from one evaluation's run.
+
+Lists are sorted and nothing time-dependent is inside, so the same case always gives the
+same report, byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.case import Case
+from engine.errors import Problem, ProblemsError
+from engine.inference import Run
+from engine.kb_loader import KnowledgeBase
+from engine.knowledge import Caution, Finding, Interpretation, Measure, Position, Recommendation
+
+REPORT_VERSION = 1
+
+
+class Out(BaseModel):
+    """Report parts: frozen, serialised by alias ('for' is a Python keyword)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid")
+
+
+class Evidence(Out):
+    """A finding that points toward one side of the spectrum."""
+
+    id: str
+    text: str
+    direction: str
+    because: list[str]
+
+
+class Spectrum(Out):
+    """The spectrum position with the evidence for and against it."""
+
+    position: str
+    label: str
+    evidence_for: list[Evidence] = Field(alias="for")
+    against: list[Evidence]
+    because: list[str]
+
+
+class RecommendationOut(Out):
+    """An intervention to consider, with its approach, pacing and why."""
+
+    id: str
+    title: str
+    approach: str
+    approach_label: str
+    text: str
+    pacing: str
+    why: str
+    because: list[str]
+
+
+class CautionOut(Out):
+    """A caution card."""
+
+    id: str
+    level: str
+    title: str
+    text: str
+    because: list[str]
+
+
+class ReflectionOut(Out):
+    """A prompt for the therapist's self-reflection (countertransference)."""
+
+    id: str
+    title: str
+    text: str
+    because: list[str]
+
+
+class MeasureOut(Out):
+    """A standardized measure to administer, and why."""
+
+    id: str
+    name: str
+    reason: str
+    because: list[str]
+
+
+class InterpretationOut(Out):
+    """How to read a score that was given."""
+
+    id: str
+    measure: str
+    title: str
+    text: str
+    scores: dict[str, int]
+    because: list[str]
+
+
+class QuestionOut(Out):
+    """An unanswered question and the conclusions its answer could change."""
+
+    id: str
+    prompt: str
+    could_change: list[str]
+
+
+class InconsistencyOut(Out):
+    """Answers that are valid one by one but contradict each other."""
+
+    id: str
+    title: str
+    text: str
+    because: list[str]
+
+
+class SourceOut(Out):
+    """Where a rule's knowledge comes from."""
+
+    section: str
+    quote: str
+    reference: str | None = None
+
+
+class TraceStep(Out):
+    """One rule firing: which rule, on which facts, asserting what, from which source."""
+
+    rule: str
+    title: str
+    used: list[str]
+    asserted: list[str]
+    source: SourceOut
+
+
+class KnowledgeBaseInfo(Out):
+    """Which knowledge base produced the report."""
+
+    version: str
+    sha256: str
+
+
+class Report(Out):
+    """Everything one assessment concluded, with the reasons."""
+
+    report_version: int = REPORT_VERSION
+    case_id: str | None
+    subject: str
+    spectrum: Spectrum
+    drivers: list[str]
+    formulations: list[str]
+    origins: list[str]
+    recommendations: list[RecommendationOut]
+    cautions: list[CautionOut]
+    reflections: list[ReflectionOut]
+    measures: list[MeasureOut]
+    interpretations: list[InterpretationOut]
+    questions: list[QuestionOut]
+    inconsistencies: list[InconsistencyOut]
+    explanations: dict[str, Any]
+    trace: list[TraceStep]
+    knowledge_base: KnowledgeBaseInfo
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The report as the JSON contract has it ('for', not 'evidence_for')."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class EngineError(ProblemsError):
+    """The knowledge base produced something the report contract forbids (a knowledge-base bug)."""
+
+
+def _because(run: Run) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for firing in run.trace:
+        for ref in firing.asserted:
+            if firing.rule not in out[ref]:
+                out[ref].append(firing.rule)
+    return {ref: sorted(rules) for ref, rules in out.items()}
+
+
+def _ids(run: Run, kind: str) -> list[str]:
+    prefix = kind + "."
+    return sorted(ref[len(prefix):] for ref in run.derived if ref.startswith(prefix))
+
+
+def build_report(kb: KnowledgeBase, case: Case, run: Run) -> Report:
+    """Turn one evaluation's run into the report contract."""
+    because = _because(run)
+    rules = {r.id: r for r in kb.rules}
+
+    positions = _ids(run, "spectrum")
+    if len(positions) != 1:
+        raise EngineError([Problem(
+            "knowledge_base/rules",
+            f"the rules gave {len(positions)} spectrum positions "
+            f"({', '.join(positions) or 'none'}); exactly one is required",
+        )])
+    position = kb.catalogue["spectrum"][positions[0]]
+    assert isinstance(position, Position)
+
+    evidence: list[Evidence] = []
+    for fid in _ids(run, "finding"):
+        finding = kb.catalogue["finding"][fid]
+        if isinstance(finding, Finding) and finding.direction:
+            evidence.append(Evidence(id=fid, text=finding.label, direction=finding.direction,
+                                     because=because[f"finding.{fid}"]))
+
+    def entries(kind: str) -> list[tuple[str, Any, list[str]]]:
+        return [(i, kb.catalogue[kind][i], because[f"{kind}.{i}"]) for i in _ids(run, kind)]
+
+    recommendations = []
+    for rid, rec, by in entries("recommendation"):
+        assert isinstance(rec, Recommendation)
+        recommendations.append(RecommendationOut(
+            id=rid, title=rec.label, approach=rec.approach,
+            approach_label=kb.approaches[rec.approach].label, text=rec.text,
+            pacing=rec.pacing, why=rec.why, because=by))
+    cautions = []
+    for cid, cau, by in entries("caution"):
+        assert isinstance(cau, Caution)
+        cautions.append(CautionOut(id=cid, level=cau.level, title=cau.label, text=cau.text,
+                                   because=by))
+    level_order = {"critical": 0, "warning": 1, "info": 2}
+    cautions.sort(key=lambda c: (level_order[c.level], c.id))
+    measures = []
+    for mid, mea, by in entries("measure"):
+        assert isinstance(mea, Measure)
+        reason = "; ".join(rules[r].title for r in by)
+        measures.append(MeasureOut(id=mid, name=mea.label, reason=reason, because=by))
+    interpretations = []
+    for iid, interp, by in entries("interpretation"):
+        assert isinstance(interp, Interpretation)
+        scores_of = kb.catalogue["measure"][interp.measure]
+        assert isinstance(scores_of, Measure)
+        scores = {s: int(case.answers[s]) for s in scores_of.scores if s in case.answers}
+        interpretations.append(InterpretationOut(
+            id=iid, measure=interp.measure, title=interp.label, text=interp.text,
+            scores=scores, because=by))
+
+    trace = []
+    for firing in run.trace:
+        rule = rules[firing.rule]
+        trace.append(TraceStep(
+            rule=rule.id, title=rule.title, used=list(firing.used), asserted=list(firing.asserted),
+            source=SourceOut(**rule.source.model_dump())))
+
+    return Report(
+        case_id=case.case_id,
+        subject=case.subject,
+        spectrum=Spectrum(
+            position=position.id,
+            label=position.label,
+            **{"for": [e for e in evidence if e.direction in position.evidence_for]},
+            against=[e for e in evidence if e.direction in position.evidence_against],
+            because=because[f"spectrum.{position.id}"],
+        ),
+        drivers=_ids(run, "driver"),
+        formulations=_ids(run, "formulation"),
+        origins=_ids(run, "origin"),
+        recommendations=recommendations,
+        cautions=cautions,
+        reflections=[ReflectionOut(id=i, title=e.label, text=e.text, because=by)
+                     for i, e, by in entries("reflection")],
+        measures=measures,
+        interpretations=interpretations,
+        questions=[],
+        inconsistencies=[InconsistencyOut(id=i, title=e.label, text=e.text, because=by)
+                         for i, e, by in entries("inconsistency")],
+        explanations={},
+        trace=trace,
+        knowledge_base=KnowledgeBaseInfo(version=kb.meta.version, sha256=kb.sha256),
+    )
