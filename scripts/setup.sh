@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Set up everything on a fresh machine with Python 3.11 and pip: the Debian packages the
+# PDF reports and the browser test need (when run as root and missing), uv, and the locked
+# environment in .venv/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+ldconfig -p 2>/dev/null | grep -q libpango-1.0 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian packages: ${need[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "warning: missing Debian packages (${need[*]}); install them for PDF reports and the browser test" >&2
+  fi
+fi
+
+python3 -m uv --version >/dev/null 2>&1 \
+  || python3 -m pip install --quiet --disable-pip-version-check uv==0.13.9
+# --locked: install exactly what uv.lock records, and fail if pyproject.toml and the lock disagree.
+python3 -m uv sync --locked --quiet

@@ -1,0 +1,48 @@
+"""Shared fixtures: the knowledge base, a per-test evaluator, and a case factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from engine import Case, KnowledgeBase, Report, assess, default_knowledge_base, parse_case
+from engine.inference import Evaluator
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    """The project's knowledge base (validated once)."""
+    return default_knowledge_base()
+
+
+@pytest.fixture
+def evaluator(kb: KnowledgeBase) -> Evaluator:
+    """A fresh evaluator (own experta engine) per test."""
+    return Evaluator(kb)
+
+
+def case_data(**sections: Any) -> dict[str, Any]:
+    """A version-1 case file from keyword sections (timeline=..., criteria=..., ...)."""
+    return {"schema_version": 1, **sections}
+
+
+@pytest.fixture
+def make_case(kb: KnowledgeBase) -> Callable[..., Case]:
+    """Build and validate a case from keyword sections."""
+
+    def make(**sections: Any) -> Case:
+        return parse_case(case_data(**sections), kb)
+
+    return make
+
+
+@pytest.fixture
+def run_case(make_case: Callable[..., Case], evaluator: Evaluator) -> Callable[..., Report]:
+    """Assess a case given as keyword sections."""
+
+    def run(**sections: Any) -> Report:
+        return assess(make_case(**sections), evaluator)
+
+    return run
