@@ -25,7 +25,9 @@ class ExactRemovalDepthStrategy(DepthStrategy):  # type: ignore[misc]
             lo = bisect.bisect_left(activations, act)
             hi = bisect.bisect_right(activations, act, lo=lo)
             for idx in range(lo, hi):
-                if activations[idx] == act:
+                other = activations[idx]
+                # Same rule object first: Activation.__eq__ compares whole facts and is slow.
+                if other is act or (other.rule is act.rule and other == act):
                     del activations[idx]
                     break
         for act in added:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from experta import AS, NOT, Fact, InitialFact, KnowledgeEngine, P
+from experta import AS, NOT, Fact, InitialFact, KnowledgeEngine, P, watchers
 from experta import Rule as ExpertaRule
 
 from engine.agenda import ExactRemovalDepthStrategy
@@ -25,10 +25,8 @@ from engine.knowledge import AnswerIn, AnswerRange, Holds, Rule
 
 # experta logs every fired rule with its facts (case content) through process-global loggers;
 # nothing about a case may reach a log, so they are switched off here, once.
-for _name in ("experta", "experta.watchers"):
-    logging.getLogger(_name).disabled = True
-for _name in ("RULES", "AGENDA", "FACTS", "ACTIVATIONS", "ENGINE"):
-    logging.getLogger(f"experta.watchers.{_name}").disabled = True
+for _name in watchers.ALL:
+    logging.getLogger(f"{watchers.__name__}.{_name}").disabled = True
 
 
 class AnswerFact(Fact):  # type: ignore[misc]
@@ -98,6 +96,13 @@ class TracingEngine(KnowledgeEngine):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__()
         self.firings: list[Firing] = []
+        self._deffacts: list[Any] | None = None
+
+    def get_deffacts(self) -> list[Any]:
+        """experta looks the deffacts up by introspection at every reset; they never change."""
+        if self._deffacts is None:
+            self._deffacts = super().get_deffacts()
+        return self._deffacts
 
     def record(self, firing: Firing) -> None:
         """Remember a firing of this evaluation."""
@@ -143,15 +148,14 @@ class Evaluator:
         """Evaluate flat answers by question id (already validated)."""
         with self._lock:
             engine = self._engine
-            engine.reset()
+            engine.reset()  # the previous case's facts go here, before anything is declared
             engine.firings = []
-            # Declared in sorted order so the order of answers in a file cannot change the run.
-            for qid in sorted(answers):
-                engine.declare(AnswerFact(q=qid, v=answers[qid]))
+            # Declared in sorted order so the order of answers in a file cannot change the run;
+            # in one call, so experta updates its agenda once rather than once per answer.
+            engine.declare(*(AnswerFact(q=qid, v=answers[qid]) for qid in sorted(answers)))
             engine.run()
             firings = engine.firings
             engine.firings = []
-            engine.reset()  # drop this case's facts now, not at the next evaluation
         derived = frozenset(ref for f in firings for ref in f.asserted)
         ordered = tuple(sorted(firings, key=lambda f: (f.stratum, f.rule, f.used)))
         return Run(derived=derived, trace=ordered)

@@ -207,7 +207,10 @@ def load(directory: Path | str = DEFAULT_DIR) -> KnowledgeBase:
         where = _rel(path, root)
         if rel.as_posix() in special:
             continue
+        before = len(problems)
         data = _read_yaml(path, root, problems)
+        if len(problems) > before:
+            continue  # unreadable: one message is enough
         if rel.parts[0] == "rules":
             for rule in _entries(data, "rules", Rule, where, problems):
                 if rule.id in rule_files:
