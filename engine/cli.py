@@ -18,7 +18,7 @@ from engine.check import check
 from engine.errors import CaseError, KnowledgeBaseError, Problem
 from engine.inference import Evaluator
 from engine.kb_loader import DEFAULT_DIR, KnowledgeBase, load
-from engine.render import render_markdown
+from engine.render import render_html, render_markdown, render_pdf
 from engine.report import EngineError, Report
 from engine.sources import SOURCE_ENV, quote_problems, source_path
 
@@ -35,8 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p_assess = sub.add_parser("assess", help="assess a case file (JSON or YAML; - for stdin)")
     p_assess.add_argument("case")
-    p_assess.add_argument("--format", choices=["json", "markdown"], default="json")
-    p_assess.add_argument("-o", "--output", type=Path, help="write to this file")
+    p_assess.add_argument("--format", choices=["json", "markdown", "html", "pdf"], default="json")
+    p_assess.add_argument("-o", "--output", type=Path,
+                          help="write to this file (pdf: required when stdout is a terminal)")
     sub.add_parser("rules", help="list the rules with their sources")
     p_check = sub.add_parser("check", help="validate the knowledge base")
     p_check.add_argument("--source", type=Path, default=None,
@@ -45,20 +46,45 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def render_report(report: Report, fmt: str) -> str:
-    """A report as text in the requested format."""
+def render_report(report: Report, fmt: str, kb: KnowledgeBase | None = None,
+                  notes: str | None = None) -> str | bytes:
+    """A report in the requested format: text, or bytes for pdf. JSON is the report alone;
+    the other formats also show the case notes (escaped)."""
     if fmt == "markdown":
-        return render_markdown(report)
+        return render_markdown(report, kb, notes=notes)
+    if fmt == "html":
+        return render_html(report, kb, notes=notes)
+    if fmt == "pdf":
+        return render_pdf(report, kb, notes=notes)
     return json.dumps(report.to_json_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
 def _cmd_assess(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+    if args.format == "pdf" and args.output is None and sys.stdout.isatty():
+        print("Refusing to write a PDF to the terminal: give -o FILE or redirect stdout.",
+              file=sys.stderr)
+        return EXIT_INVALID
     case = parse_text(sys.stdin.read(), kb, name="stdin") if args.case == "-" else read_case(args.case, kb)
-    text = render_report(assess(case, Evaluator(kb)), args.format)
+    try:
+        out = render_report(assess(case, Evaluator(kb)), args.format, kb, case.notes)
+    except OSError as exc:  # e.g. WeasyPrint cannot load pango
+        hint = (" The PDF needs pango (Debian: libpango-1.0-0 libpangoft2-1.0-0; see "
+                "scripts/setup.sh)." if args.format == "pdf" else "")
+        print(f"Cannot render the {args.format} report: {exc}.{hint}", file=sys.stderr)
+        return EXIT_INVALID
+    data = out.encode("utf-8") if isinstance(out, str) else out
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        try:
+            args.output.write_bytes(data)
+        except OSError as exc:
+            print(f"Cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_INVALID
+    elif isinstance(out, str):
+        sys.stdout.write(out)
     else:
-        sys.stdout.write(text)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
     return EXIT_OK
 
 
