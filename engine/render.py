@@ -29,6 +29,9 @@ NOTICE = (
 # Caution levels in words, so that the level never depends on colour alone.
 LEVELS: Mapping[str, str] = {"critical": "Critical", "warning": "Warning", "info": "For information"}
 
+_KIND_NAMES: Mapping[str, str] = {"spectrum": "spectrum position", "driver": "drivers",
+                                  "formulation": "formulation", "origin": "likely origins"}
+
 Format = Literal["markdown", "html", "pdf"]
 # Format -> (file extension, MIME type), for downloads and output files.
 FORMATS: Mapping[str, tuple[str, str]] = {
@@ -100,6 +103,13 @@ def _context(report: Report, kb: KnowledgeBase | None, notes: str | None,
     subject_q = kb.questions.get("subject")
     subject = subject_q.option_labels.get(report.subject, report.subject) if subject_q else report.subject
     clean_notes = _clean(notes) if notes and notes.strip() else None
+
+    def label_of(ref: str) -> str:
+        """A 'kind.id' reference by its catalogue label; a bare kind by its name."""
+        kind, _, ident = ref.partition(".")
+        entry = kb.catalogue.get(kind, {}).get(ident)
+        return entry.label if entry is not None else _KIND_NAMES.get(ref, ref)
+
     return {
         "r": report,
         "kb": kb,
@@ -108,6 +118,7 @@ def _context(report: Report, kb: KnowledgeBase | None, notes: str | None,
         "subject": subject,
         "because": because,
         "by_approach": _by_approach(report, kb),
+        "label_of": label_of,
         "notes": clean_notes,
         "notes_markdown": quote_markdown(clean_notes) if clean_notes else None,
         "generated": (generated or date.today()).isoformat(),

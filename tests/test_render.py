@@ -109,7 +109,8 @@ def full_report(kb: KnowledgeBase) -> tuple[Report, KnowledgeBase]:
         interpretations=[dict(id="t_interp", measure="t_measure", title="Test reading",
                               text="Reading text.", scores={"tas20_total": 64},
                               because=["rule.interp"])],
-        questions=[dict(id="t_question", prompt="Test open question?", could_change=["spectrum"])],
+        questions=[dict(id="t_question", prompt="Test open question?",
+                        could_change=["spectrum", "origin.t_origin", "unknown.thing"])],
         inconsistencies=[dict(id="t_inconsistency", title="Test inconsistency", text="Check it.",
                               because=["rule.inconsistency"])],
     )
@@ -122,6 +123,7 @@ FULL_SECTION_TEXTS = [
     *(f"{word}: Test caution {lvl}" for lvl, word in LEVELS.items()),
     "Test measure", "Test reason", "Test reading", "Reading text.", "64",
     "Test reflection", "Test open question?", "Test inconsistency",
+    "(could change: spectrum position, Test origin label, unknown.thing)",
 ]
 
 
