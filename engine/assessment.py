@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.case import Case
+from engine.explain import add_explanations
 from engine.inference import Evaluator
 from engine.kb_loader import KnowledgeBase, default_knowledge_base
 from engine.report import Report, build_report
@@ -13,11 +14,18 @@ def new_evaluator(kb: KnowledgeBase | None = None) -> Evaluator:
     return Evaluator(kb or default_knowledge_base())
 
 
-def assess(case: Case, evaluator: Evaluator | None = None) -> Report:
+def assess(case: Case, evaluator: Evaluator | None = None, explain: bool = False,
+           pairs: bool = False) -> Report:
     """Assess one validated case and return the report.
 
     Pass the session's own evaluator to reuse its engine; without one, a new engine is
-    built for this evaluation alone.
+    built for this evaluation alone. With `explain`, the report also carries the ranked open
+    questions and the explanations (how, why not, what would change it, robustness); `pairs`
+    adds the pairs of answers that would change a conclusion together (slower).
     """
     ev = evaluator or new_evaluator()
-    return build_report(ev.kb, case, ev.run(case))
+    run = ev.run(case)
+    report = build_report(ev.kb, case, run)
+    if explain:
+        report = add_explanations(report, case, ev, run, pairs=pairs)
+    return report

@@ -1,4 +1,4 @@
-"""Command line: `python -m engine assess|rules|check ...`.
+"""Command line: `python -m engine assess|explain|rules|check|bench ...`.
 
 Exit codes: 0 ok; 1 the check found problems; 2 the case (or the command line) is invalid;
 3 the knowledge base is broken. Messages go to stderr, never a traceback.
@@ -13,14 +13,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine.assessment import assess
-from engine.case import parse_text, read_case
+from engine.bench import run_bench
+from engine.case import Case, parse_text, read_case
 from engine.check import check
 from engine.errors import CaseError, KnowledgeBaseError, Problem
+from engine.explain import resolve
+from engine.explain_text import explanation_text
 from engine.inference import Evaluator
 from engine.kb_loader import DEFAULT_DIR, KnowledgeBase, load
 from engine.render import render_html, render_markdown, render_pdf
 from engine.report import EngineError, Report
 from engine.sources import SOURCE_ENV, quote_problems, source_path
+from engine.suggest import nearest
+from engine.whatif import CONCLUSION_KINDS
 
 EXIT_OK, EXIT_FOUND, EXIT_INVALID, EXIT_KB = 0, 1, 2, 3
 
@@ -38,7 +43,14 @@ def _parser() -> argparse.ArgumentParser:
     p_assess.add_argument("--format", choices=["json", "markdown", "html", "pdf"], default="json")
     p_assess.add_argument("-o", "--output", type=Path,
                           help="write to this file (pdf: required when stdout is a terminal)")
+    p_explain = sub.add_parser("explain", help="explain an assessment: how, why not, what would change it")
+    p_explain.add_argument("case")
+    p_explain.add_argument("--why-not", metavar="CONCLUSION",
+                           help="a conclusion not reached, e.g. adaptive or driver.alexithymia")
     sub.add_parser("rules", help="list the rules with their sources")
+    p_bench = sub.add_parser("bench", help="time assessment and explanations over the vignettes")
+    p_bench.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p_bench.add_argument("--repeat", type=int, default=20)
     p_check = sub.add_parser("check", help="validate the knowledge base")
     p_check.add_argument("--source", type=Path, default=None,
                          help=f"source document for quote checks (default ${SOURCE_ENV} or "
@@ -64,9 +76,10 @@ def _cmd_assess(kb: KnowledgeBase, args: argparse.Namespace) -> int:
         print("Refusing to write a PDF to the terminal: give -o FILE or redirect stdout.",
               file=sys.stderr)
         return EXIT_INVALID
-    case = parse_text(sys.stdin.read(), kb, name="stdin") if args.case == "-" else read_case(args.case, kb)
+    case = _read(kb, args.case)
     try:
-        out = render_report(assess(case, Evaluator(kb)), args.format, kb, case.notes)
+        report = assess(case, Evaluator(kb), explain=True, pairs=args.format == "json")
+        out = render_report(report, args.format, kb, case.notes)
     except OSError as exc:  # e.g. WeasyPrint cannot load pango
         hint = (" The PDF needs pango (Debian: libpango-1.0-0 libpangoft2-1.0-0; see "
                 "scripts/setup.sh)." if args.format == "pdf" else "")
@@ -85,6 +98,37 @@ def _cmd_assess(kb: KnowledgeBase, args: argparse.Namespace) -> int:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
+    return EXIT_OK
+
+
+def _read(kb: KnowledgeBase, name: str) -> Case:
+    return parse_text(sys.stdin.read(), kb, name="stdin") if name == "-" else read_case(name, kb)
+
+
+def _cmd_explain(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+    why_not = None
+    if args.why_not:
+        why_not = resolve(kb, args.why_not)
+        if why_not is None:
+            known = {f"{k}.{i}": i for k in CONCLUSION_KINDS for i in kb.catalogue[k]}
+            close = [ref for ref, ident in known.items()
+                     if ident in nearest(args.why_not.rpartition(".")[2], known.values())]
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            print(f"--why-not: unknown conclusion '{args.why_not}'{hint} (allowed: {', '.join(known)})",
+                  file=sys.stderr)
+            return EXIT_INVALID
+    report = assess(_read(kb, args.case), Evaluator(kb), explain=True, pairs=True)
+    sys.stdout.write(explanation_text(kb, report, why_not))
+    return EXIT_OK
+
+
+def _cmd_bench(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+    figures = run_bench(kb, repeat=max(1, args.repeat))
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for name in ("assess_ms", "explain_ms"):
+            print(f"{name}: p50 {figures[name]['p50']:.2f} ms, p95 {figures[name]['p95']:.2f} ms")
     return EXIT_OK
 
 
@@ -130,8 +174,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "assess":
             return _cmd_assess(kb, args)
+        if args.command == "explain":
+            return _cmd_explain(kb, args)
         if args.command == "rules":
             return _cmd_rules(kb)
+        if args.command == "bench":
+            return _cmd_bench(kb, args)
         return _cmd_check(kb, args)
     except CaseError as exc:
         print("The case is invalid; nothing was assessed:", file=sys.stderr)

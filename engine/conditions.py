@@ -36,17 +36,23 @@ class ConditionState:
 
 
 def describe(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds) -> str:
-    """A condition in words of the data (ids, options and numbers with parameters resolved)."""
+    """A condition in the words of the data: ids, options, and numbers with their parameter."""
     if isinstance(cond, Holds):
         return cond.fact
     if isinstance(cond, AnswerIn):
         return f"{cond.answer} is {' or '.join(cond.is_in)}"
-    low, high = kb.bounds(cond)
-    if low != float("-inf") and high != float("inf"):
-        return f"{cond.answer} from {int(low)} to {int(high)}"
-    if low != float("-inf"):
-        return f"{cond.answer} at least {int(low)}"
-    return f"{cond.answer} at most {int(high)}"
+
+    def bound(value: int | str) -> str:
+        return f"{kb.param(value)} ({value})" if isinstance(value, str) else str(value)
+
+    parts = []
+    if cond.at_least is not None:
+        parts.append(f"at least {bound(cond.at_least)}")
+    if cond.at_most is not None:
+        parts.append(f"at most {bound(cond.at_most)}")
+    if cond.below is not None:
+        parts.append(f"below {bound(cond.below)}")
+    return f"{cond.answer} {' and '.join(parts)}"
 
 
 def answer_holds(kb: KnowledgeBase, cond: AnswerIn | AnswerRange, value: Answer) -> bool:
@@ -81,33 +87,3 @@ def condition_states(
         status = Status.UNMET if ref in derived else Status.MET
         states.append(ConditionState(f"not {ref}", status, fact=ref, negated=True))
     return states
-
-
-def rule_fires(
-    kb: KnowledgeBase, rule: Rule, answers: Mapping[str, Answer], derived: frozenset[str] | set[str]
-) -> bool:
-    """Whether all of a rule's conditions hold (its `unless` facts being final)."""
-    for cond in rule.when:
-        if isinstance(cond, Holds):
-            if cond.fact not in derived:
-                return False
-        else:
-            value = answers.get(cond.answer)
-            if value is None or not answer_holds(kb, cond, value):
-                return False
-    return not any(ref in derived for ref in rule.unless)
-
-
-def forward_chain(kb: KnowledgeBase, answers: Mapping[str, Answer]) -> tuple[frozenset[str], list[str]]:
-    """Evaluate every rule stratum by stratum; return the derived facts and the fired rule ids.
-
-    One pass in stratum order suffices: a stratum reads only what lower strata assert.
-    """
-    derived: set[str] = set()
-    fired: list[str] = []
-    for rule in sorted(kb.rules, key=lambda r: (kb.strata[r.id], r.id)):
-        # No rule reads what its own stratum asserts, so adding facts at once is safe.
-        if rule_fires(kb, rule, answers, derived):
-            fired.append(rule.id)
-            derived.update(rule.then)
-    return frozenset(derived), fired

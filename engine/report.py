@@ -98,11 +98,16 @@ class InterpretationOut(Out):
 
 
 class QuestionOut(Out):
-    """An unanswered question and the conclusions its answer could change."""
+    """An unanswered question and the conclusions its answer could change.
+
+    `needed` is false when no answer to it, whatever the other open questions turn out to be,
+    changes any conclusion.
+    """
 
     id: str
     prompt: str
     could_change: list[str]
+    needed: bool
 
 
 class InconsistencyOut(Out):

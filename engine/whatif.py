@@ -1,0 +1,399 @@
+"""What would change a conclusion: answer sweeps, next questions, robustness to unknowns.
+
+Every variant is a full re-evaluation (no truth maintenance, so nothing incremental), done by
+the generated evaluator that a property test holds equal to experta.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from functools import cache
+from itertools import combinations
+
+from engine.case import Answer
+from engine.generated import Evaluate, generated_evaluator
+from engine.kb_loader import KnowledgeBase
+from engine.knowledge import UNKNOWN, AnswerIn, AnswerRange, Holds, Question, Rule
+
+# The conclusions an answer can change (the formulation; recommendations follow from them).
+CONCLUSION_KINDS = ("spectrum", "driver", "formulation", "origin")
+Answers = Mapping[str, Answer]
+Conclusions = dict[str, frozenset[str]]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One answer changed: `before`/`after` None mean unanswered."""
+
+    question: str
+    before: Answer | None
+    after: Answer | None
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Some changes to the answers and what they conclude."""
+
+    changes: tuple[Change, ...]
+    conclusions: Conclusions
+
+
+def conclusions_of(derived: Iterable[str]) -> Conclusions:
+    """The conclusion ids per kind in a set of derived facts."""
+    out: dict[str, set[str]] = {k: set() for k in CONCLUSION_KINDS}
+    for ref in derived:
+        kind, _, ident = ref.partition(".")
+        if kind in out:
+            out[kind].add(ident)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def differences(before: Conclusions, after: Conclusions) -> list[str]:
+    """Conclusion refs that differ: 'spectrum' for the position, 'kind.id' for set members."""
+    out = []
+    if before["spectrum"] != after["spectrum"]:
+        out.append("spectrum")
+    for kind in CONCLUSION_KINDS[1:]:
+        out.extend(f"{kind}.{i}" for i in sorted(before[kind] ^ after[kind]))
+    return out
+
+
+@cache
+def domain(kb: KnowledgeBase, qid: str) -> tuple[Answer, ...]:
+    """Representative known values of a question: every option, or every threshold's sides."""
+    q = kb.questions[qid]
+    if q.kind == "choice":
+        return tuple(o for o in q.allowed_options() if o != UNKNOWN)
+    low = q.minimum if q.minimum is not None else 0
+    points: set[int] = {low}
+    for rule in kb.rules:
+        for cond in rule.when:
+            if isinstance(cond, AnswerRange) and cond.answer == qid:
+                lo, hi = kb.bounds(cond)
+                for x in (lo, lo - 1, hi, hi + 1):
+                    if x not in (float("inf"), float("-inf")):
+                        points.add(int(x))
+    high = q.maximum if q.maximum is not None else max(points) + 1
+    return tuple(sorted(p for p in points if low <= p <= high))
+
+
+def askable(q: Question, answers: Answers) -> bool:
+    """Whether a question may be answered given the others (its `requires` hold)."""
+    return all(answers.get(other) in allowed for other, allowed in q.requires.items())
+
+
+def with_answer(kb: KnowledgeBase, answers: Answers, qid: str, value: Answer | None) -> dict[str, Answer]:
+    """The answers with one changed (None: unanswered), dropping answers it makes invalid."""
+    out = dict(answers)
+    if value is None:
+        out.pop(qid, None)
+    else:
+        out[qid] = value
+    for q in kb.questions.values():
+        if q.id in out and q.requires and not askable(q, out):
+            del out[q.id]
+    return out
+
+
+@cache
+def cone(kb: KnowledgeBase, kind: str) -> tuple[tuple[Rule, ...], tuple[str, ...]]:
+    """The rules that can contribute to a kind of conclusion, and the questions they read."""
+    wanted = {f"{kind}.{i}" for i in kb.catalogue[kind]}
+    rules: dict[str, Rule] = {}
+    frontier = set(wanted)
+    while frontier:
+        ref = frontier.pop()
+        for rule in kb.asserters(ref):
+            if rule.id in rules:
+                continue
+            rules[rule.id] = rule
+            frontier.update(c.fact for c in rule.when if isinstance(c, Holds))
+            frontier.update(rule.unless)
+    ordered = tuple(sorted(rules.values(), key=lambda r: (kb.strata[r.id], r.id)))
+    questions = {c.answer for r in ordered for c in r.when if not isinstance(c, Holds)}
+    # Requirements first, so a question is only tried once what it requires is set.
+    in_order = [q for q in kb.questions if q in questions]
+    in_order.sort(key=lambda q: len(kb.questions[q].requires))
+    return ordered, tuple(in_order)
+
+
+class Sweeper:
+    """What-if analysis of one case, on the generated evaluator."""
+
+    def __init__(self, kb: KnowledgeBase, answers: Answers) -> None:
+        self.kb = kb
+        self.answers = dict(answers)
+        self.evaluate: Evaluate = generated_evaluator(kb)
+        self.base = conclusions_of(self.evaluate(self.answers)[0])
+        self._cache: dict[tuple[tuple[str, Answer], ...], Conclusions] = {}
+
+    def conclude(self, answers: Answers) -> Conclusions:
+        """The conclusions for some answers (memoised within this sweep)."""
+        key = tuple(sorted(answers.items()))
+        found = self._cache.get(key)
+        if found is None:
+            found = conclusions_of(self.evaluate(answers)[0])
+            self._cache[key] = found
+        return found
+
+    def single_changes(self, questions: Iterable[str]) -> Iterator[Variant]:
+        """Every one-answer change (to another value, or to unanswered) of the given questions."""
+        for qid in questions:
+            q = self.kb.questions[qid]
+            current = self.answers.get(qid)
+            if not askable(q, self.answers):
+                continue
+            values: list[Answer | None] = [v for v in domain(self.kb, qid) if v != current]
+            if current is not None:
+                values.append(None)
+            for value in values:
+                changed = with_answer(self.kb, self.answers, qid, value)
+                yield Variant((Change(qid, current, value),), self.conclude(changed))
+
+    def what_would_change(self, kind: str, pairs: bool, limit: int = 40) -> list[Variant]:
+        """The smallest answer changes that change one kind of conclusion: single answers,
+        then (with `pairs`) pairs of answers neither of which changes it alone."""
+        _, questions = cone(self.kb, kind)
+        asked = list(questions)
+        singles = [v for v in self.single_changes(asked) if v.conclusions[kind] != self.base[kind]]
+        if not pairs:
+            return singles[:limit]
+        decisive = {(v.changes[0].question, v.changes[0].after) for v in singles}
+        options: list[Change] = []
+        for qid in asked:
+            current = self.answers.get(qid)
+            values: list[Answer | None] = [v for v in domain(self.kb, qid) if v != current]
+            if current is not None:
+                values.append(None)
+            options.extend(Change(qid, current, v) for v in values if (qid, v) not in decisive)
+        found: list[Variant] = []
+        for first, second in combinations(options, 2):
+            if first.question == second.question:
+                continue
+            step = with_answer(self.kb, self.answers, first.question, first.after)
+            if not askable(self.kb.questions[second.question], step):
+                continue
+            changed = with_answer(self.kb, step, second.question, second.after)
+            result = self.conclude(changed)
+            if result[kind] != self.base[kind]:
+                found.append(Variant((first, second), result))
+                if len(found) + len(singles) >= limit:
+                    break
+        return (singles + found)[:limit]
+
+
+class Truth(Enum):
+    """Kleene's three values: a fact holds, does not, or depends on unanswered questions."""
+
+    T = "true"
+    F = "false"
+    U = "unknown"
+
+
+def _and(values: Iterable[Truth]) -> Truth:
+    result = Truth.T
+    for v in values:
+        if v is Truth.F:
+            return Truth.F
+        if v is Truth.U:
+            result = Truth.U
+    return result
+
+
+@dataclass(frozen=True)
+class Partial:
+    """Three-valued evaluation of a case with unanswered questions."""
+
+    facts: dict[str, Truth]
+    rules: dict[str, Truth]
+
+    def fact(self, ref: str) -> Truth:
+        """A derived fact's truth (F when no rule could assert it)."""
+        return self.facts.get(ref, Truth.F)
+
+
+
+def three_valued(kb: KnowledgeBase, rules: Iterable[Rule], answers: Answers) -> Partial:
+    """Each rule's and derived fact's truth over every way the unanswered questions could be answered.
+
+    Sound but conservative (Kleene's logic): T and F hold for every completion of the answers;
+    U means it may go either way. So a question read only by decided rules cannot change anything.
+    """
+    facts: dict[str, Truth] = {}
+    rule_truth: dict[str, Truth] = {}
+
+    def answer_truth(cond: AnswerIn | AnswerRange) -> Truth:
+        value = answers.get(cond.answer)
+        if value is None:
+            q = kb.questions[cond.answer]
+            open_requires = all(other not in answers or answers[other] in allowed
+                                for other, allowed in q.requires.items())
+            return Truth.U if open_requires else Truth.F
+        if isinstance(cond, AnswerIn):
+            return Truth.T if value in cond.is_in else Truth.F
+        low, high = kb.bounds(cond)
+        return Truth.T if isinstance(value, int) and low <= value <= high else Truth.F
+
+    for rule in rules:
+        parts = [facts.get(c.fact, Truth.F) if isinstance(c, Holds) else answer_truth(c) for c in rule.when]
+        negated = {Truth.T: Truth.F, Truth.F: Truth.T, Truth.U: Truth.U}
+        parts += [negated[facts.get(ref, Truth.F)] for ref in rule.unless]
+        truth = _and(parts)
+        rule_truth[rule.id] = truth
+        for ref in rule.then:
+            old = facts.get(ref, Truth.F)
+            if truth is Truth.T or old is Truth.T:
+                facts[ref] = Truth.T
+            elif truth is Truth.U or old is Truth.U:
+                facts[ref] = Truth.U
+            else:
+                facts[ref] = Truth.F
+    return Partial(facts, rule_truth)
+
+
+@dataclass(frozen=True)
+class Cone:
+    """What can contribute to one conclusion: its rules and the facts those rules read."""
+
+    rules: frozenset[str]
+    facts: frozenset[str]
+
+
+@cache
+def _fact_cones(kb: KnowledgeBase) -> dict[str, Cone]:
+    """For each conclusion ref, the rules that can contribute to it and the facts they read."""
+    out: dict[str, Cone] = {}
+    for kind in CONCLUSION_KINDS:
+        for ident in kb.catalogue[kind]:
+            target = f"{kind}.{ident}"
+            rules: set[str] = set()
+            facts = {target}
+            frontier = {target}
+            while frontier:
+                for rule in kb.asserters(frontier.pop()):
+                    if rule.id not in rules:
+                        rules.add(rule.id)
+                        reads = {c.fact for c in rule.when if isinstance(c, Holds)} | set(rule.unless)
+                        frontier.update(reads - facts)
+                        facts.update(reads)
+            out[target] = Cone(frozenset(rules), frozenset(facts))
+    return out
+
+
+def _relevant(kb: KnowledgeBase, partial: Partial, targets: Iterable[str]) -> frozenset[str]:
+    """Undecided rules that could still change one of the target facts: they assert something
+    not yet certain that the targets' rules read."""
+    cones = _fact_cones(kb)
+    rules = frozenset().union(*(cones[t].rules for t in targets))
+    facts = frozenset().union(*(cones[t].facts for t in targets))
+    by_id = {r.id: r for r in kb.rules}
+    return frozenset(rid for rid in rules if partial.rules.get(rid) is Truth.U and any(
+        ref in facts and partial.fact(ref) is not Truth.T for ref in by_id[rid].then))
+
+
+@cache
+def _readers(kb: KnowledgeBase) -> dict[str, frozenset[str]]:
+    """For each question, the ids of the rules that read it."""
+    out: dict[str, set[str]] = {}
+    for rule in kb.rules:
+        for cond in rule.when:
+            if not isinstance(cond, Holds):
+                out.setdefault(cond.answer, set()).add(rule.id)
+    return {q: frozenset(r) for q, r in out.items()}
+
+
+def open_conclusions(kb: KnowledgeBase, partial: Partial) -> list[str]:
+    """Conclusion refs that some answers to the open questions could still change."""
+    refs = []
+    positions = [f"spectrum.{p}" for p in kb.catalogue["spectrum"]]
+    if any(partial.fact(p) is Truth.U for p in positions):
+        refs.append("spectrum")
+    for kind in CONCLUSION_KINDS[1:]:
+        refs.extend(f"{kind}.{i}" for i in kb.catalogue[kind] if partial.fact(f"{kind}.{i}") is Truth.U)
+    return refs
+
+
+def next_questions(kb: KnowledgeBase, answers: Answers) -> list[tuple[str, list[str]]]:
+    """Unanswered questions with the conclusions their answer could change, most useful first.
+
+    A question could change a conclusion when it is read by an undecided rule that can
+    contribute to an undecided conclusion. Questions that could change the spectrum position
+    come first, then by how many conclusions they could change, then in catalogue order. A
+    question with nothing it could change is not needed: no answer to it, whatever the other
+    open questions turn out to be, changes any conclusion.
+    """
+    partial = three_valued(kb, sorted(kb.rules, key=lambda r: (kb.strata[r.id], r.id)), answers)
+    targets = []
+    for ref in open_conclusions(kb, partial):
+        facts = [f"spectrum.{p}" for p in kb.catalogue["spectrum"]] if ref == "spectrum" else [ref]
+        targets.append((ref, _relevant(kb, partial, facts)))
+    readers = _readers(kb)
+    order = {qid: i for i, qid in enumerate(kb.questions)}
+    ranked = []
+    for qid, q in kb.questions.items():
+        if qid in answers or q.section == "subject":
+            continue
+        reading = readers.get(qid, frozenset())
+        could = [ref for ref, rules in targets if reading & rules]
+        ranked.append((qid, could))
+    ranked.sort(key=lambda item: ("spectrum" not in item[1], -len(item[1]), order[item[0]]))
+    return ranked
+
+
+@dataclass(frozen=True)
+class Robustness:
+    """Whether the position holds whatever the unanswered questions turn out to be."""
+
+    stable: bool
+    reachable: tuple[str, ...]
+    pivotal: tuple[str, ...]
+    exhaustive: bool
+
+
+def robustness(kb: KnowledgeBase, sweeper: Sweeper, node_limit: int = 150) -> Robustness:
+    """Search the completions of the unanswered spectrum questions for other positions.
+
+    At each step three-valued evaluation says which positions are still possible; a branch
+    stops when it can only reach positions already found, or when every rule is decided. Only
+    questions read by undecided rules are branched on. Within `node_limit` nodes the search is
+    exhaustive.
+    """
+    rules, questions = cone(kb, "spectrum")
+    positions = [f"spectrum.{p}" for p in kb.catalogue["spectrum"]]
+    readers = _readers(kb)
+    found: set[str] = set(sweeper.base["spectrum"])
+    nodes = 0
+    exhaustive = True
+
+    def search(answers: dict[str, Answer]) -> None:
+        nonlocal nodes, exhaustive
+        nodes += 1
+        if nodes > node_limit:
+            exhaustive = False
+            return
+        partial = three_valued(kb, rules, answers)
+        possible = {p.partition(".")[2] for p in positions if partial.fact(p) is not Truth.F}
+        if possible <= found:
+            return
+        undecided = _relevant(kb, partial, positions)
+        branch = next((q for q in questions if q not in answers and readers.get(q, frozenset()) & undecided
+                       and askable(kb.questions[q], answers)), None)
+        if branch is None:
+            found.update(p for p in possible if partial.fact(f"spectrum.{p}") is Truth.T)
+            return
+        for value in domain(kb, branch):
+            search({**answers, branch: value})
+
+    search(dict(sweeper.answers))
+    open_questions = [q for q in questions if q not in sweeper.answers]
+    singles = [v for v in sweeper.single_changes(open_questions)
+               if v.conclusions["spectrum"] != sweeper.base["spectrum"]]
+    pivotal = {v.changes[0].question for v in singles}
+    if not pivotal and len(found) > 1:
+        # No single answer moves it, but answers together can: those questions are pivotal.
+        pivotal = {q for q, could in next_questions(kb, sweeper.answers) if "spectrum" in could}
+    reachable = tuple(p.partition(".")[2] for p in positions if p.partition(".")[2] in found)
+    return Robustness(stable=len(found) == 1 and exhaustive, reachable=reachable,
+                      pivotal=tuple(q for q in open_questions if q in pivotal), exhaustive=exhaustive)

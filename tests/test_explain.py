@@ -1,0 +1,243 @@
+"""Explanations: how, why not, what would change it, robustness, next questions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine import KnowledgeBase, Report, assess, default_knowledge_base, parse_case
+from engine.cli import main
+from engine.conditions import Status, condition_states
+from engine.generated import generated_evaluator
+from engine.inference import Evaluator
+from engine.vignettes import default_vignettes
+from engine.whatif import Sweeper, askable, conclusions_of, domain, next_questions, with_answer
+from tests.strategies import case_dicts
+
+KB = default_knowledge_base()
+EVALUATOR = Evaluator(KB)
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+VIGNETTES = {v.id: v for v in default_vignettes()}
+
+
+def explained(data: dict[str, Any]) -> Report:
+    return assess(parse_case(data, KB), EVALUATOR, explain=True)
+
+
+# ---- the evaluators agree with experta ---------------------------------------------------
+
+@SETTINGS
+@given(case_dicts(KB))
+def test_generated_evaluator_fires_exactly_what_experta_fires(data: dict[str, Any]) -> None:
+    case = parse_case(data, KB)
+    run = EVALUATOR.run(case)
+    derived, fired = generated_evaluator(KB)(case.answers)
+    assert set(fired) == {f.rule for f in run.trace}
+    assert derived == run.derived
+
+
+@SETTINGS
+@given(case_dicts(KB))
+def test_a_rule_fires_exactly_when_all_its_conditions_hold(data: dict[str, Any]) -> None:
+    case = parse_case(data, KB)
+    run = EVALUATOR.run(case)
+    fired = {f.rule for f in run.trace}
+    for rule in KB.rules:
+        states = condition_states(KB, rule, case.answers, run.derived)
+        assert (rule.id in fired) == all(s.status is Status.MET for s in states), rule.id
+
+
+# ---- how ---------------------------------------------------------------------------------
+
+def test_how_is_a_proof_tree_from_the_trace() -> None:
+    report = explained(VIGNETTES["bereaved_months_later"].case)
+    proof = report.explanations["how"]["spectrum.maladaptive"]
+    fired = {s.rule for s in report.trace}
+    assert {s["rule"] for s in proof["steps"]} <= fired
+    top = [s for s in proof["steps"] if s["depth"] == 0]
+    assert top and all("spectrum.maladaptive" in s["asserted"] for s in top)
+    deeper = {s["rule"] for s in proof["steps"] if s["depth"] == 1}
+    assert "timeline.persists_after_situation" in deeper
+    step = next(s for s in proof["steps"] if s["rule"] == "timeline.persists_after_situation")
+    assert "How many weeks ago did the situation end? 26" in step["used_text"]
+    assert step["source"]["quote"].startswith("However, if that same person stays disconnected")
+
+
+# ---- why not -----------------------------------------------------------------------------
+
+def test_why_not_adaptive_months_later_names_the_persistence_beyond_the_loss() -> None:
+    report = explained(VIGNETTES["bereaved_months_later"].case)
+    (rule,) = report.explanations["why_not"]["spectrum.adaptive"]
+    by_label = {c["label"]: c for c in rule["conditions"]}
+    within = by_label["Still within the triggering situation (time-limited)"]
+    assert within["status"] == "unmet"
+    recent = next(r for r in within["unmet_because"] if r["rule"] == "timeline.situation_recently_ended")
+    weeks = next(c for c in recent["conditions"] if c["text"].startswith("weeks_since_stressor_ended"))
+    assert weeks == {"text": "weeks_since_stressor_ended below 12 (persistence_weeks)", "status": "unmet",
+                     "label": "How many weeks ago did the situation end?", "value": "26"}
+    against = {e["id"] for e in report.explanations["evidence_against"]["spectrum.adaptive"]}
+    assert "persists_beyond_situation" in against
+
+
+def test_why_not_separates_unmet_from_unknown() -> None:
+    report = explained({"schema_version": 1, "timeline": {"stressor": "ongoing"}})
+    (rule,) = report.explanations["why_not"]["spectrum.adaptive"]
+    marker = next(c for c in rule["conditions"] if c["text"] == "finding.adaptive_marker_affirmed")
+    statuses = {r["rule"]: r["conditions"][0]["status"] for r in marker["unmet_because"]}
+    assert set(statuses.values()) == {"unknown"}
+    assert report.explanations["why_not"].get("spectrum.undetermined") is None  # it was reached
+
+
+# ---- what would change it ----------------------------------------------------------------
+
+def test_single_answer_changes_really_change_the_position() -> None:
+    data = VIGNETTES["funeral_arrangements"].case
+    report = explained(data)
+    case = parse_case(data, KB)
+    evaluate = generated_evaluator(KB)
+    variants = report.explanations["what_would_change"]["spectrum"]
+    assert variants
+    for v in variants:
+        answers = dict(case.answers)
+        for change in v["changes"]:
+            answers = with_answer(KB, answers, change["question"], change["to"])
+        assert conclusions_of(evaluate(answers)[0])["spectrum"] == {v["result"]}
+        assert v["result"] != report.spectrum.position
+
+
+def test_pairs_are_minimal() -> None:
+    case = parse_case(VIGNETTES["bereaved_months_later"].case, KB)
+    sweeper = Sweeper(KB, case.answers)
+    variants = sweeper.what_would_change("spectrum", pairs=True)
+    singles = {(v.changes[0].question, v.changes[0].after) for v in variants if len(v.changes) == 1}
+    pairs = [v for v in variants if len(v.changes) == 2]
+    assert pairs
+    for v in pairs:
+        assert all((c.question, c.after) not in singles for c in v.changes)
+
+
+# ---- robustness --------------------------------------------------------------------------
+
+def test_a_stable_position_is_reported_stable() -> None:
+    robust = explained(VIGNETTES["bereaved_months_later"].case).explanations["robustness"]
+    assert robust == {"stable": True, "exhaustive": True, "reachable_positions": ["maladaptive"],
+                      "pivotal": []}
+
+
+def test_an_unstable_position_names_its_pivotal_unknowns() -> None:
+    robust = explained(VIGNETTES["er_doctor"].case).explanations["robustness"]
+    assert robust["stable"] is False
+    assert "at_risk" in robust["reachable_positions"]
+    assert "numbness" in robust["pivotal"]
+
+
+@st.composite
+def completions(draw: st.DrawFn, answers: dict[str, Any]) -> dict[str, Any]:
+    """The answers with every open, askable question answered at random."""
+    out = dict(answers)
+    for qid, q in KB.questions.items():
+        if qid not in out and q.section != "subject" and askable(q, out):
+            out[qid] = draw(st.sampled_from(domain(KB, qid)))
+    return out
+
+
+@SETTINGS
+@given(case_dicts(KB), st.data())
+def test_stable_positions_hold_for_any_completion(data: dict[str, Any], more: st.DataObject) -> None:
+    case = parse_case(data, KB)
+    report = assess(case, EVALUATOR, explain=True)
+    if not report.explanations["robustness"]["stable"]:
+        return
+    filled = more.draw(completions(dict(case.answers)))
+    assert conclusions_of(generated_evaluator(KB)(filled)[0])["spectrum"] == {report.spectrum.position}
+
+
+# ---- next questions ----------------------------------------------------------------------
+
+def test_next_question_with_only_numbness_can_change_the_position() -> None:
+    report = explained({"schema_version": 1, "findings": {"numbness": "present"}})
+    top = report.questions[0]
+    assert top.needed and "spectrum" in top.could_change
+    # Brute force: some answer to it, alone or with one more answer, changes the position.
+    base = dict(parse_case({"schema_version": 1, "findings": {"numbness": "present"}}, KB).answers)
+    evaluate = generated_evaluator(KB)
+    found = False
+    for value in domain(KB, top.id):
+        first = with_answer(KB, base, top.id, value)
+        others = [q for q in KB.questions if q not in first and askable(KB.questions[q], first)]
+        for other in [None, *others]:
+            for other_value in [None] if other is None else domain(KB, other):
+                answers = first if other is None else with_answer(KB, first, other, other_value)
+                if conclusions_of(evaluate(answers)[0])["spectrum"] != {report.spectrum.position}:
+                    found = True
+    assert found
+
+
+def test_questions_are_the_unanswered_ones_ranked() -> None:
+    report = explained(VIGNETTES["er_doctor"].case)
+    answered = set(parse_case(VIGNETTES["er_doctor"].case, KB).answers)
+    ids = [q.id for q in report.questions]
+    assert not set(ids) & answered
+    needed = [q.needed for q in report.questions]
+    assert needed == sorted(needed, reverse=True)  # needed ones first
+    assert report.to_json_dict()["questions"][0]["could_change"]
+
+
+@SETTINGS
+@given(case_dicts(KB), st.data())
+def test_a_question_marked_not_needed_changes_nothing(data: dict[str, Any], more: st.DataObject) -> None:
+    case = parse_case(data, KB)
+    unneeded = [q for q, could in next_questions(KB, case.answers) if not could]
+    if not unneeded:
+        return
+    qid = more.draw(st.sampled_from(unneeded))
+    filled = more.draw(completions(dict(case.answers)))  # whatever the others turn out to be
+    filled.pop(qid, None)
+    evaluate = generated_evaluator(KB)
+    results = set()
+    for value in [None, *domain(KB, qid)]:
+        answers = with_answer(KB, filled, qid, value) if askable(KB.questions[qid], filled) else filled
+        c = conclusions_of(evaluate(answers)[0])
+        results.add(tuple(sorted((k, tuple(sorted(v))) for k, v in c.items())))
+    assert len(results) == 1, qid
+
+
+# ---- the command line --------------------------------------------------------------------
+
+def test_cli_explain_why_not(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(VIGNETTES["bereaved_months_later"].case))
+    assert main(["explain", str(path), "--why-not", "adaptive"]) == 0
+    out = capsys.readouterr().out
+    assert "Why not Adaptive (spectrum.adaptive)?" in out
+    assert "How many weeks ago did the situation end? (answer: 26)" in out
+    assert main(["explain", str(path), "--why-not", "adaptiv"]) == 2
+    assert "did you mean spectrum.adaptive" in capsys.readouterr().err
+
+
+def test_cli_assess_json_carries_explanations(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps({"schema_version": 1, "findings": {"numbness": "present"}}))
+    assert main(["assess", str(path)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["explanations"]) >= {"how", "why_not", "what_would_change", "robustness"}
+    assert report["questions"][0]["needed"] is True
+
+
+def test_cli_bench_prints_the_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--json", "--repeat", "1"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    for key in ("assess_ms", "explain_ms"):
+        assert figures[key]["p50"] > 0 and figures[key]["p95"] >= figures[key]["p50"]
+
+
+def test_explanations_are_deterministic(run_case: Callable[..., Report], kb: KnowledgeBase) -> None:
+    data = {"schema_version": 1, "timeline": {"stressor": "ongoing"}, "findings": {"numbness": "present"}}
+    first = json.dumps(assess(parse_case(data, kb), Evaluator(kb), explain=True, pairs=True).to_json_dict())
+    again = json.dumps(assess(parse_case(data, kb), EVALUATOR, explain=True, pairs=True).to_json_dict())
+    assert first == again
