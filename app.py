@@ -1,33 +1,55 @@
-"""Streamlit front end (thin): collects a case, calls the engine, shows the reasoning."""
+"""Streamlit entry point and navigation; each page lives in `ui/` and only calls `engine/`."""
 
 from __future__ import annotations
 
+import logging
+import traceback
+
 import streamlit as st
 
-from engine import CaseError, KnowledgeBaseError, assess, default_knowledge_base, new_evaluator, parse_text
+from engine import KnowledgeBaseError, default_knowledge_base
 from engine.render import NOTICE
 
-st.set_page_config(page_title="Emotional detachment CDS", layout="wide")
-st.title("Emotional detachment: clinical decision support")
-st.info(NOTICE)
+log = logging.getLogger("detachment_cds.app")
+
+st.set_page_config(page_title="Emotional detachment CDS",
+                   layout="wide")
 
 try:
-    kb = default_knowledge_base()
+    default_knowledge_base()  # loaded and validated once per process; holds no case data
 except KnowledgeBaseError as exc:
+    st.title("Emotional detachment: clinical decision support")
     st.error("The knowledge base is broken; no advice can be given until it is fixed.")
     st.code("\n".join(exc.lines()))
     st.stop()
 
-if "evaluator" not in st.session_state:
-    st.session_state["evaluator"] = new_evaluator(kb)  # one engine per session, never shared
+PAGES = {
+    "Case": [
+        st.Page("ui/assessment.py", title="Assessment", default=True),
+        st.Page("ui/triage.py", title="Quick triage"),
+        st.Page("ui/results.py", title="Results"),
+        st.Page("ui/case_io.py", title="Case file and report"),
+    ],
+    "For clinicians": [
+        st.Page("ui/self_check.py", title="Clinician self-check"),
+    ],
+    "Learning": [
+        st.Page("ui/catalogue.py", title="Rule catalogue"),
+        st.Page("ui/training.py", title="Training vignettes"),
+    ],
+}
+page = st.navigation(PAGES)
 
-text = st.text_area("Case file (YAML or JSON, schema_version: 1)", key="case_text", height=300)
-if st.button("Assess", key="assess") and text.strip():
-    try:
-        case = parse_text(text, kb)
-    except CaseError as exc:
-        st.error("The case is invalid; nothing was assessed:\n\n" + "\n".join(f"- {x}" for x in exc.lines()))
-    else:
-        report = assess(case, st.session_state["evaluator"])
-        st.subheader(f"Spectrum position: {report.spectrum.label}")
-        st.json(report.to_json_dict(), expanded=False)
+with st.sidebar:
+    st.caption(NOTICE)
+    st.caption("Runs on this computer only; nothing about a case is stored on the server. "
+               "Save the case file to keep it.")
+
+try:
+    page.run()
+except Exception as exc:  # never a traceback with case content in the browser or the log
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+    log.error("page %s failed: %s at %s", page.title, type(exc).__name__, where)
+    st.error("Something went wrong while drawing this page. Your answers are kept; try again, "
+             "or save the case file from **Case file and report**.")

@@ -1,0 +1,191 @@
+"""End to end in a real browser: Debian's chromium, driven by playwright, against `streamlit run`.
+
+Fills one training vignette into the assessment form, checks the position the results page shows,
+downloads the report, saves a screenshot, and checks that the page made no request outside the
+loopback interface and that nothing about the case reached the server's log.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from engine import KnowledgeBase, default_knowledge_base, parse_case
+from engine.knowledge import Position
+from engine.vignettes import Vignette, default_vignettes
+from ui.form import form_steps
+from ui.state import Workspace
+from ui.words import option_label
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+SCREENSHOT_COPY = Path("/tmp/detachment_e2e_results.png")
+CASE_ID = "E2E-7731"
+NOTES = "zebra-notes-5521 (must never reach a log)"
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """`streamlit run app.py` on a free loopback port; always terminated."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("streamlit did not start:\n" + log.read_text(errors="replace")[-2000:])
+                time.sleep(0.2)
+            yield url, log
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _vignette(kb: KnowledgeBase) -> Vignette:
+    """The vignette with a position on the bar and the fewest answers (quick to fill by hand)."""
+    ranked = [v for v in default_vignettes()
+              if isinstance(p := kb.catalogue["spectrum"].get(v.expect.position), Position)
+              and p.rank is not None]
+    assert ranked, "no vignette with a ranked spectrum position"
+    return min(ranked, key=lambda v: (len(parse_case(v.case, kb).answers), v.id))
+
+
+def _settle(page: Page) -> None:
+    """Wait until Streamlit has finished the rerun a click started."""
+    page.wait_for_timeout(150)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=15000)
+
+
+def _fill(page: Page, kb: KnowledgeBase, v: Vignette) -> None:
+    case = parse_case(v.case, kb)
+    steps = form_steps(Workspace("client", "q_"), kb)
+    for index, (step, questions) in enumerate(steps):
+        todo = [q for q in questions if q.id in case.answers and q.section != "subject"]
+        if not todo:
+            continue
+        page.get_by_role("radiogroup", name="Step").get_by_text(f"{index + 1}. {step.label}",
+                                                                exact=True).click()
+        _settle(page)
+        expect(page.get_by_role("heading", name=step.label, exact=True)).to_be_visible()
+        for q in todo:
+            value = case.answers[q.id]
+            if q.kind == "integer":
+                box = page.get_by_role("spinbutton", name=q.prompt, exact=True)
+                box.fill(str(value))
+                box.press("Enter")
+            elif page.get_by_role("radiogroup", name=q.prompt, exact=True).count():
+                page.get_by_role("radiogroup", name=q.prompt, exact=True).get_by_text(
+                    option_label(q, value), exact=True).click()
+            else:
+                page.get_by_role("combobox", name=q.prompt, exact=True).click()
+                page.get_by_role("option", name=option_label(q, value), exact=True).click()
+            _settle(page)
+
+
+def test_fill_vignette_results_report_and_no_external_requests(
+        server: tuple[str, Path], tmp_path: Path) -> None:
+    """One vignette, filled by hand in a real browser, gives the expected position and report."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/setup.sh (installs Debian's chromium)")
+    url, log = server
+    kb = default_knowledge_base()
+    v = _vignette(kb)
+    label = kb.catalogue["spectrum"][v.expect.position].label
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 2400}, accept_downloads=True)
+            page = context.new_page()
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(url)
+            expect(page.get_by_role("heading", name="Assessment", exact=True)).to_be_visible(timeout=20000)
+            _settle(page)
+
+            case_id = page.get_by_role("textbox", name="Case id (optional)")
+            case_id.fill(CASE_ID)
+            case_id.press("Enter")
+            _settle(page)
+            notes = page.get_by_role("textbox", name="Notes (optional; never read by the rules)")
+            notes.fill(NOTES)
+            notes.press("Control+Enter")
+            _settle(page)
+
+            _fill(page, kb, v)
+            expect(page.get_by_text(f"Provisional position: {label}.")).to_be_visible()
+
+            page.get_by_role("link", name="Results", exact=True).click()
+            _settle(page)
+            expect(page.get_by_role("heading", name=f"Spectrum position: {label}")).to_be_visible()
+            expect(page.get_by_text(f"▲ This case: {label}", exact=True)).to_be_visible()
+            expect(page.get_by_text(f"Case {CASE_ID}.", exact=False)).to_be_visible()
+
+            shot = tmp_path / "results.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+            shutil.copyfile(shot, SCREENSHOT_COPY)
+
+            with page.expect_download() as info:
+                page.get_by_role("button", name="Download the report (Markdown)").click()
+            report = tmp_path / "report.md"
+            info.value.save_as(report)
+            text = report.read_text(encoding="utf-8")
+            assert f"Spectrum position: {label}" in text
+            assert CASE_ID in text
+
+            # The inference graph is drawn in the browser: it too must fetch nothing outside.
+            page.get_by_role("link", name="Rule catalogue", exact=True).click()
+            _settle(page)
+            page.get_by_role("tab", name="Inference graph").click()
+            expect(page.locator('[data-testid="stGraphVizChart"] svg').first).to_be_visible(timeout=20000)
+            page.wait_for_timeout(500)
+        finally:
+            browser.close()
+
+    assert requests, "no request was recorded"
+    outside = []
+    for r in requests:
+        parsed = urlparse(r)
+        if parsed.scheme in ("data", "blob"):
+            continue
+        if parsed.hostname not in LOOPBACK:
+            outside.append(r)
+    assert not outside, f"requests outside loopback: {outside[:10]}"
+    server_log = log.read_text(errors="replace")
+    assert CASE_ID not in server_log and "zebra-notes-5521" not in server_log, "case content in the log"

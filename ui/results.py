@@ -1,0 +1,31 @@
+"""Page: the results of the client assessment, with every conclusion explained."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine import default_knowledge_base
+from ui.downloads import report_downloads
+from ui.state import CLIENT, evaluate, subject_of, workspace
+from ui.views import case_line, report_view
+
+PAGE_TITLE = "Results"
+
+
+def render() -> None:
+    """Draw the page."""
+    kb = default_knowledge_base()
+    ws = workspace(CLIENT)
+    st.title(PAGE_TITLE)
+    ev = evaluate(ws, kb)
+    subject = subject_of(ws, kb)
+    if ev.case is not None:
+        st.caption(case_line(kb, ev.case))
+    report_view(kb, ev, subject)
+    if ev.report is not None:
+        st.divider()
+        report_downloads(kb, ev.report, ws.notes or None, key="results_report")
+
+
+if __name__ == "__main__":
+    render()
