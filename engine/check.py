@@ -1,15 +1,20 @@
-"""Static checks of a loaded knowledge base: rules that can never fire, conclusions never reached.
+"""Checks of a loaded knowledge base: rules that can never fire, conclusions never reached, and
+rules or conclusions that no vignette (worked case) exercises.
 
 Unknown ids and cycles are caught by the loader itself; these checks need the whole picture.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from engine.errors import Problem
+from engine.case import parse_case
+from engine.errors import CaseError, Problem
+from engine.inference import Evaluator
 from engine.kb_loader import KnowledgeBase
 from engine.knowledge import UNKNOWN, AnswerIn, AnswerRange, Holds, Rule
+from engine.vignettes import Vignette
 
 
 @dataclass
@@ -86,3 +91,42 @@ def check(kb: KnowledgeBase) -> CheckReport:
             if f"{kind}.{ident}" not in report.reachable:
                 report.problems.append(Problem(f"{kind} {ident}", "no rule that can fire reaches it"))
     return report
+
+
+@dataclass
+class Coverage:
+    """What the vignettes exercise: the rules they fire and the facts they produce."""
+
+    problems: list[Problem] = field(default_factory=list)
+    vignettes: int = 0
+    fired: set[str] = field(default_factory=set)
+    produced: set[str] = field(default_factory=set)
+
+
+def vignette_coverage(kb: KnowledgeBase, vignettes: Iterable[Vignette]) -> Coverage:
+    """Run every vignette through the engine; report rules none fires and entries none produces.
+
+    A rule that can fire in principle but that no worked case fires is untested knowledge, and
+    a conclusion no vignette reaches has never been shown to a trainee: both are problems.
+    """
+    coverage = Coverage()
+    evaluator = Evaluator(kb)
+    for vignette in vignettes:
+        coverage.vignettes += 1
+        try:
+            case = parse_case(vignette.case, kb)
+        except CaseError as exc:
+            coverage.problems.extend(Problem(f"vignette {vignette.id}", f"invalid case: {p}")
+                                     for p in exc.problems)
+            continue
+        run = evaluator.run(case)
+        coverage.fired.update(firing.rule for firing in run.trace)
+        coverage.produced.update(run.derived)
+    for rule in kb.rules:
+        if rule.id not in coverage.fired:
+            coverage.problems.append(Problem(f"rule {rule.id}", "no vignette fires it"))
+    for kind, entries in kb.catalogue.items():
+        for ident in entries:
+            if f"{kind}.{ident}" not in coverage.produced:
+                coverage.problems.append(Problem(f"{kind} {ident}", "no vignette produces it"))
+    return coverage

@@ -143,8 +143,21 @@ def _cmd_rules(kb: KnowledgeBase) -> int:
 
 
 def _cmd_check(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+    # Imported here so this command's edits stay inside this function (cli.py is shared).
+    from engine.check import vignette_coverage
+    from engine.vignettes import load_vignettes
+
     report = check(kb)
     problems = list(report.problems)
+    try:
+        coverage = vignette_coverage(kb, load_vignettes(Path(args.kb) / "vignettes"))
+    except KnowledgeBaseError as exc:
+        problems.extend(exc.problems)
+        vignettes = "vignettes NOT run (invalid vignette files)"
+    else:
+        problems.extend(coverage.problems)
+        vignettes = (f"{coverage.vignettes} vignettes fire {len(coverage.fired)} of "
+                     f"{len(kb.rules)} rules")
     path = args.source or source_path()
     if path.is_file():
         problems.extend(quote_problems(kb, path.read_text(encoding="utf-8")))
@@ -156,7 +169,7 @@ def _cmd_check(kb: KnowledgeBase, args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
     entries = sum(len(e) for e in kb.catalogue.values())
     print(f"{len(kb.rules)} rules ({len(report.fireable)} can fire), {len(kb.questions)} questions, "
-          f"{entries} catalogue entries; {quotes}; {len(problems)} problem(s)")
+          f"{entries} catalogue entries; {vignettes}; {quotes}; {len(problems)} problem(s)")
     return EXIT_FOUND if problems else EXIT_OK
 
 
