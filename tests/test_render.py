@@ -17,6 +17,7 @@ from typing import Any
 import html5lib
 import pytest
 from jinja2 import UndefinedError
+from pydantic import BaseModel
 from pypdf import PdfReader
 
 from engine import Case, KnowledgeBase, Report, assess, parse_case
@@ -32,6 +33,7 @@ from engine.render import (
     render_markdown,
     render_pdf,
 )
+from engine.report import QuestionOut
 from engine.vignettes import Vignette, default_vignettes
 
 VIGNETTES = default_vignettes()
@@ -75,6 +77,11 @@ def pdfs(reports: dict[str, tuple[Report, Case]], kb: KnowledgeBase) -> dict[str
     return {vid: render_pdf(r, kb, notes=c.notes, generated=FIXED) for vid, (r, c) in reports.items()}
 
 
+def _fit(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """Only the fields the model has (the report model grows while the templates stay the same)."""
+    return {k: v for k, v in data.items() if k in model.model_fields}
+
+
 def full_report(kb: KnowledgeBase) -> tuple[Report, KnowledgeBase]:
     """A report with every section filled, and a knowledge base that knows its extra ids.
 
@@ -109,8 +116,8 @@ def full_report(kb: KnowledgeBase) -> tuple[Report, KnowledgeBase]:
         interpretations=[dict(id="t_interp", measure="t_measure", title="Test reading",
                               text="Reading text.", scores={"tas20_total": 64},
                               because=["rule.interp"])],
-        questions=[dict(id="t_question", prompt="Test open question?",
-                        could_change=["spectrum", "origin.t_origin", "unknown.thing"])],
+        questions=[_fit(QuestionOut, dict(id="t_question", prompt="Test open question?", needed=True,
+                                          could_change=["spectrum", "origin.t_origin", "unknown.thing"]))],
         inconsistencies=[dict(id="t_inconsistency", title="Test inconsistency", text="Check it.",
                               because=["rule.inconsistency"])],
     )
