@@ -180,6 +180,12 @@ def test_pdf_renders_every_vignette(vid: str, reports: dict[str, tuple[Report, C
     assert "Page 1 / " in text and FIXED.isoformat() in text
 
 
+def test_pdf_is_byte_identical_for_the_same_input(reports: dict[str, tuple[Report, Case]],
+                                                 pdfs: dict[str, bytes], kb: KnowledgeBase) -> None:
+    report, case = reports[GOLDEN_VIGNETTE]
+    assert render_pdf(report, kb, notes=case.notes, generated=FIXED) == pdfs[GOLDEN_VIGNETTE]
+
+
 def test_pdf_embeds_its_fonts(pdfs: dict[str, bytes]) -> None:
     reader = PdfReader(io.BytesIO(pdfs[GOLDEN_VIGNETTE]))
     seen = 0
