@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -22,6 +23,7 @@ from engine.agenda import ExactRemovalDepthStrategy
 from engine.case import Answer, Case
 from engine.kb_loader import KnowledgeBase
 from engine.knowledge import AnswerIn, AnswerRange, Holds, Rule
+from engine.matcher import FastReteMatcher
 
 # experta logs every fired rule with its facts (case content) through process-global loggers;
 # nothing about a case may reach a log, so they are switched off here, once.
@@ -35,6 +37,28 @@ class AnswerFact(Fact):  # type: ignore[misc]
 
 class DerivedFact(Fact):  # type: ignore[misc]
     """A fact asserted by a rule, named 'kind.id' in `ref`."""
+
+
+# experta's Rete tests a new fact against every distinct first condition under its type, one
+# token copy each: with ~50 questions that is ~50 copies per answer. Spreading facts over a
+# few subclasses by a stable hash of their name makes it ~6 type tests plus ~9 name tests.
+BUCKETS = 6
+_ANSWER_CLASSES = [type(f"AnswerFact{i}", (AnswerFact,), {}) for i in range(BUCKETS)]
+_DERIVED_CLASSES = [type(f"DerivedFact{i}", (DerivedFact,), {}) for i in range(BUCKETS)]
+
+
+def _bucket(name: str) -> int:
+    return zlib.crc32(name.encode()) % BUCKETS
+
+
+def answer_fact(qid: str, **fields: Any) -> Any:
+    """The experta fact (or pattern, with constraints as fields) for an answer to `qid`."""
+    return _ANSWER_CLASSES[_bucket(qid)](q=qid, **fields)
+
+
+def derived_fact(ref: str) -> Any:
+    """The experta fact (or pattern) for the derived fact `ref`."""
+    return _DERIVED_CLASSES[_bucket(ref)](ref=ref)
 
 
 @dataclass(frozen=True)
@@ -62,12 +86,12 @@ def describe_answer(qid: str, value: Answer) -> str:
 
 def _pattern(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds) -> Any:
     if isinstance(cond, Holds):
-        return DerivedFact(ref=cond.fact)
+        return derived_fact(cond.fact)
     if isinstance(cond, AnswerIn):
         options = frozenset(cond.is_in)
-        return AnswerFact(q=cond.answer, v=P(lambda v: v in options))
+        return answer_fact(cond.answer, v=P(lambda v: v in options))
     low, high = kb.bounds(cond)
-    return AnswerFact(q=cond.answer, v=P(lambda v: isinstance(v, int) and low <= v <= high))
+    return answer_fact(cond.answer, v=P(lambda v: isinstance(v, int) and low <= v <= high))
 
 
 def _used(fact: Any) -> str:
@@ -82,7 +106,7 @@ def _rhs(rule: Rule, stratum: int, bound: tuple[str, ...]) -> Callable[..., None
     def fire(engine: TracingEngine, **facts: Any) -> None:
         used = tuple(_used(facts[name]) for name in bound) + negated
         engine.record(Firing(rule.id, stratum, used, rule.then))
-        engine.declare(*(DerivedFact(ref=ref) for ref in rule.then))
+        engine.declare(*(derived_fact(ref) for ref in rule.then))
 
     fire.__name__ = "rule_" + rule.id.replace(".", "__")
     return fire
@@ -92,6 +116,7 @@ class TracingEngine(KnowledgeEngine):  # type: ignore[misc]
     """A KnowledgeEngine that records its own firings. Subclassed per knowledge base."""
 
     __strategy__ = ExactRemovalDepthStrategy
+    __matcher__ = FastReteMatcher
 
     def __init__(self) -> None:
         super().__init__()
@@ -122,7 +147,7 @@ def engine_class(kb: KnowledgeBase) -> type[TracingEngine]:
             name = f"c{i}"
             patterns.append(getattr(AS, name) << _pattern(kb, cond))
             bound.append(name)
-        patterns.extend(NOT(DerivedFact(ref=ref)) for ref in rule.unless)
+        patterns.extend(NOT(derived_fact(ref)) for ref in rule.unless)
         if not bound:
             patterns.insert(0, InitialFact())
         # Higher salience fires first: stratum 0 (reads answers only) first, and a rule reading
@@ -152,7 +177,7 @@ class Evaluator:
             engine.firings = []
             # Declared in sorted order so the order of answers in a file cannot change the run;
             # in one call, so experta updates its agenda once rather than once per answer.
-            engine.declare(*(AnswerFact(q=qid, v=answers[qid]) for qid in sorted(answers)))
+            engine.declare(*(answer_fact(qid, v=answers[qid]) for qid in sorted(answers)))
             engine.run()
             firings = engine.firings
             engine.firings = []

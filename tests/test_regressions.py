@@ -53,3 +53,15 @@ def test_yaml_bare_no_is_a_word_not_false() -> None:
     data = loads("criteria:\n  situation_specific: no\n  reconnects_when_safe: yes\n  x: off\n")
     assert data == {"criteria": {"situation_specific": "no", "reconnects_when_safe": "yes", "x": "off"}}
     assert loads("flag: true") == {"flag": True}
+
+
+def test_depth_strategy_key_cache_keeps_case_facts_process_wide() -> None:
+    # experta's DepthStrategy.get_key is an lru_cache shared by all engines: it would keep
+    # activations, and so case answers, of finished sessions alive.
+    from engine import default_knowledge_base, parse_case
+    from engine.inference import Evaluator
+
+    kb = default_knowledge_base()
+    DepthStrategy.get_key.cache_clear()
+    Evaluator(kb).run(parse_case({"schema_version": 1, "findings": {"numbness": "present"}}, kb))
+    assert DepthStrategy.get_key.cache_info().currsize == 0
