@@ -69,8 +69,8 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
             for deleted in deleting:
                 self.root_node.remove(deleted)
         if adding is not None:
-            for added in adding:
-                self.root_node.add(added)
+            for fact in adding:
+                self.root_node.add(fact)
         added: list[Any] = []
         removed: list[Any] = []
         for csn in self._get_conflict_set_nodes():
