@@ -17,7 +17,6 @@ from typing import Any
 import html5lib
 import pytest
 from jinja2 import UndefinedError
-from pydantic import BaseModel
 from pypdf import PdfReader
 
 from engine import Case, KnowledgeBase, Report, assess, parse_case
@@ -63,11 +62,11 @@ def _parse_html(page: str) -> Any:
 
 @pytest.fixture(scope="module")
 def reports(kb: KnowledgeBase) -> dict[str, tuple[Report, Case]]:
-    """Each vignette's report, with the case (notes carry a script payload)."""
+    """Each vignette's report as the CLI builds it, with the case (notes carry a script payload)."""
     out = {}
     for v in VIGNETTES:
         case = _case(v, kb)
-        out[v.id] = (assess(case), case)
+        out[v.id] = (assess(case, explain=True), case)
     return out
 
 
@@ -75,11 +74,6 @@ def reports(kb: KnowledgeBase) -> dict[str, tuple[Report, Case]]:
 def pdfs(reports: dict[str, tuple[Report, Case]], kb: KnowledgeBase) -> dict[str, bytes]:
     """Each vignette's PDF, rendered once for the module (WeasyPrint is slowish)."""
     return {vid: render_pdf(r, kb, notes=c.notes, generated=FIXED) for vid, (r, c) in reports.items()}
-
-
-def _fit(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
-    """Only the fields the model has (the report model grows while the templates stay the same)."""
-    return {k: v for k, v in data.items() if k in model.model_fields}
 
 
 def full_report(kb: KnowledgeBase) -> tuple[Report, KnowledgeBase]:
@@ -116,8 +110,9 @@ def full_report(kb: KnowledgeBase) -> tuple[Report, KnowledgeBase]:
         interpretations=[dict(id="t_interp", measure="t_measure", title="Test reading",
                               text="Reading text.", scores={"tas20_total": 64},
                               because=["rule.interp"])],
-        questions=[_fit(QuestionOut, dict(id="t_question", prompt="Test open question?", needed=True,
-                                          could_change=["spectrum", "origin.t_origin", "unknown.thing"]))],
+        questions=[QuestionOut(id="t_question", prompt="Test open question?", needed=True,
+                               could_change=["spectrum", "origin.t_origin", "unknown.thing"]),
+                   QuestionOut(id="t_question2", prompt="Not needed?", needed=False, could_change=[])],
         inconsistencies=[dict(id="t_inconsistency", title="Test inconsistency", text="Check it.",
                               because=["rule.inconsistency"])],
     )
@@ -130,7 +125,8 @@ FULL_SECTION_TEXTS = [
     *(f"{word}: Test caution {lvl}" for lvl, word in LEVELS.items()),
     "Test measure", "Test reason", "Test reading", "Reading text.", "64",
     "Test reflection", "Test open question?", "Test inconsistency",
-    "(could change: spectrum position, Test origin label, unknown.thing)",
+    "Test open question? (could change: spectrum position, Test origin label, unknown.thing)",
+    "1 other unanswered question would not change any conclusion",
 ]
 
 
@@ -148,6 +144,10 @@ def test_markdown_renders_every_vignette(vid: str, reports: dict[str, tuple[Repo
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md
     for step in report.trace:
         assert f"`{step.rule}`: {step.title}" in md
+    for q in report.questions:
+        assert (q.prompt in md) == q.needed, q.id
+    for rec in report.recommendations:
+        assert f"- **{rec.title}**: {rec.text}\n  - Pacing: {rec.pacing}\n  - Why: {rec.why}" in md
 
 
 @pytest.mark.parametrize("vid", IDS)
@@ -226,6 +226,7 @@ def test_every_section_renders_in_markdown_and_html(kb: KnowledgeBase) -> None:
         < md.index("- **Test recommendation a**")
     assert "  - Pacing: Pacing a.\n  - Why: Why a." in md
     assert "none established" not in md
+    assert "Not needed?" not in md and "Not needed?" not in page_text  # counted, not listed
 
 
 def test_every_section_renders_in_pdf(kb: KnowledgeBase) -> None:
@@ -295,7 +296,7 @@ def test_generated_date_stays_outside_the_reasoning(reports: dict[str, tuple[Rep
 
 def test_golden_markdown(kb: KnowledgeBase) -> None:
     v = next(v for v in VIGNETTES if v.id == GOLDEN_VIGNETTE)
-    md = render_markdown(assess(_case(v, kb, notes=None)), kb, generated=FIXED)
+    md = render_markdown(assess(_case(v, kb, notes=None), explain=True), kb, generated=FIXED)
     if os.environ.get("UPDATE_GOLDEN") == "1":
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(md, encoding="utf-8")
