@@ -61,7 +61,8 @@ def test_unknown_option_and_unknown_fact(kb_dir: Path) -> None:
 
 def test_missing_quote_names_the_entry(kb_dir: Path) -> None:
     path = kb_dir / "parameters.yaml"
-    path.write_text(path.read_text().replace('quote: "if that same person stays disconnected months later"', ""))
+    quote = 'quote: "if that same person stays disconnected months later"'
+    path.write_text(path.read_text().replace(quote, ""))
     assert problems(kb_dir) == [
         "knowledge_base/parameters.yaml: parameters[0] (persistence_weeks): source.quote: Field required"]
 
@@ -74,7 +75,8 @@ def test_invalid_yaml_names_the_line(kb_dir: Path) -> None:
 
 def test_duplicate_rule_id(kb_dir: Path) -> None:
     (kb_dir / "rules" / "zz_broken.yaml").write_text(
-        "rules:\n" + rule_yaml("spectrum.adaptive", "[{answer: stressor, in: [ongoing]}]", "[finding.time_limited]"))
+        "rules:\n"
+        + rule_yaml("spectrum.adaptive", "[{answer: stressor, in: [ongoing]}]", "[finding.time_limited]"))
     assert problems(kb_dir) == [
         "knowledge_base/rules/zz_broken.yaml: duplicate rule id 'spectrum.adaptive' "
         "(also in knowledge_base/rules/spectrum.yaml)"]
