@@ -42,6 +42,10 @@ class Evaluation:
     explained: bool
     set_aside: list[str]
 
+    def __repr__(self) -> str:
+        # Never the case or the report: a repr can end up in a log or an error message.
+        return f"Evaluation(assessed={self.report is not None}, problems={len(self.problems)})"
+
 
 @dataclass
 class Workspace:
@@ -59,6 +63,10 @@ class Workspace:
     triage_budget: int = 6
     message: tuple[str, list[str]] | None = None
     _memo: dict[tuple[Any, ...], Evaluation] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        # Never the answers, id or notes: a repr can end up in a log or an error message.
+        return f"Workspace({self.name!r}, {len(self.answers)} answers)"
 
     def key(self, qid: str) -> str:
         """The widget key of a question in this workspace (stable across reruns and pages)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine import KnowledgeBase, Report, default_knowledge_base
-from ui.state import CLIENT, Workspace, evaluate, subject_of, workspace
+from ui.state import CLIENT, Workspace, effective_answers, evaluate, requirement_met, subject_of, workspace
 from ui.views import explanations, md_text, problems_box, spectrum_section
 from ui.widgets import question_input, sync
 from ui.words import kind_name, ref_label
@@ -24,12 +24,16 @@ def ranked(kb: KnowledgeBase, report: Report, ws: Workspace) -> list[str]:
     The ranking is the engine's. Without it (an engine with no explanations), the catalogue's
     first steps are used in order, and the page says so.
     """
+    given = effective_answers(ws, kb)[0]
     if report.questions:
-        return [q.id for q in report.questions
-                if getattr(q, "needed", True) and q.id not in ws.answers and q.id in kb.questions]
-    first_steps = [s.id for s in kb.steps[:3]]
-    return [q.id for q in kb.questions.values()
-            if q.step in first_steps and q.section != "subject" and q.id not in ws.answers]
+        ids = [q.id for q in report.questions if getattr(q, "needed", True)]
+    else:
+        first_steps = [s.id for s in kb.steps[:3]]
+        ids = [q.id for q in kb.questions.values() if q.step in first_steps and q.section != "subject"]
+    # A question that its requirement rules out (weeks since the situation ended, while it has
+    # not ended) cannot be answered yet; it comes back once its requirement is met.
+    return [qid for qid in ids if qid in kb.questions and qid not in ws.answers
+            and requirement_met(kb.questions[qid], given)]
 
 
 def _more(ws: Workspace) -> None:

@@ -1,12 +1,14 @@
 """End to end in a real browser: Debian's chromium, driven by playwright, against `streamlit run`.
 
 Fills one training vignette into the assessment form, checks the position the results page shows,
-downloads the report, saves a screenshot, and checks that the page made no request outside the
-loopback interface and that nothing about the case reached the server's log.
+downloads the report, saves a screenshot; a second browser session loads another case at the same
+time and each keeps its own; the page made no request outside the loopback interface, and nothing
+about the case reached the server's log.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -84,6 +86,11 @@ def _vignette(kb: KnowledgeBase) -> Vignette:
               and p.rank is not None]
     assert ranked, "no vignette with a ranked spectrum position"
     return min(ranked, key=lambda v: (len(parse_case(v.case, kb).answers), v.id))
+
+
+def _other_vignette(kb: KnowledgeBase, v: Vignette) -> Vignette:
+    """A vignette with a different position, for the second session."""
+    return next(o for o in default_vignettes() if o.expect.position != v.expect.position)
 
 
 def _settle(page: Page) -> None:
@@ -168,6 +175,31 @@ def test_fill_vignette_results_report_and_no_external_requests(
             text = report.read_text(encoding="utf-8")
             assert f"Spectrum position: {label}" in text
             assert CASE_ID in text
+
+            # A second session on the same server loads another case at the same time; each
+            # session keeps its own.
+            other = _other_vignette(kb, v)
+            other_label = kb.catalogue["spectrum"][other.expect.position].label
+            second = context_b = browser.new_context(viewport={"width": 1400, "height": 1400})
+            page_b = second.new_page()
+            page_b.on("request", lambda r: requests.append(r.url))
+            page_b.goto(f"{url}/case_io")
+            expect(page_b.get_by_role("heading", name="Case file and report", exact=True)).to_be_visible(
+                timeout=20000)
+            case_file = tmp_path / f"{other.id}.json"
+            case_file.write_text(json.dumps(other.case), encoding="utf-8")
+            page_b.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(case_file))
+            expect(page_b.get_by_text(f"Loaded {other.id}.json", exact=False)).to_be_visible(timeout=15000)
+            page_b.get_by_role("link", name="Results", exact=True).click()
+            _settle(page_b)
+            expect(page_b.get_by_role("heading", name=f"Spectrum position: {other_label}")).to_be_visible()
+            page.get_by_role("link", name="Assessment", exact=True).click()
+            _settle(page)
+            page.get_by_role("link", name="Results", exact=True).click()
+            _settle(page)
+            expect(page.get_by_role("heading", name=f"Spectrum position: {label}")).to_be_visible()
+            expect(page.get_by_text(f"Case {CASE_ID}.", exact=False)).to_be_visible()
+            context_b.close()
 
             # The inference graph is drawn in the browser: it too must fetch nothing outside.
             page.get_by_role("link", name="Rule catalogue", exact=True).click()
