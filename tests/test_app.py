@@ -231,6 +231,8 @@ def test_results_show_the_vignette_position_with_reasoning(
     assert "Why not another position" in expanders
     assert "What would change the spectrum position" in expanders
     assert any(x.startswith("Full reasoning") for x in expanders)
+    assert "Reasoning graph for this case" in expanders
+    assert at.get("graphviz_chart"), "the case's reasoning graph is drawn"
     report = client(at)._memo and next(iter(client(at)._memo.values())).report
     assert report is not None and report.spectrum.position == v.expect.position
     for c in report.cautions:  # each caution as a card with its level in words
@@ -465,7 +467,6 @@ def test_self_check_is_worded_for_the_clinician_and_kept_apart(at: AppTest, kb: 
 def test_rule_catalogue_search_filters_and_graph(at: AppTest, kb: KnowledgeBase) -> None:
     goto(at, "catalogue")
     assert len(at.expander) == len(kb.rules)
-    assert at.get("graphviz_chart"), "the inference graph is drawn"
     rule = kb.rules[0]
     at.text_input(key="cat_search").input(rule.title)
     run(at)
@@ -486,6 +487,35 @@ def test_rule_catalogue_search_filters_and_graph(at: AppTest, kb: KnowledgeBase)
     at.text_input(key="cat_search").input("zzzz-no-such-rule")
     run(at)
     assert "No rule matches these filters." in [m.value for m in at.markdown]
+
+
+def test_inference_graph_overview_focus_and_listed(at: AppTest, kb: KnowledgeBase) -> None:
+    from ui.catalogue import MAX_DETAILED
+    from ui.graph import related_rules
+
+    goto(at, "catalogue")
+    charts = at.get("graphviz_chart")
+    assert len(charts) == 1
+    overview = charts[0].proto.spec
+    used_steps = {kb.questions[c.answer].step for r in kb.rules for c in r.when if hasattr(c, "answer")}
+    for step in kb.steps:
+        assert (step.label in overview) == (step.id in used_steps), step.id
+    at.radio(key="cat_graph_mode").set_value("focus")
+    run(at)
+    target = next(r for r in kb.rules if r.then[0].startswith("spectrum.")).then[0]
+    at.selectbox(key="cat_graph_focus").set_value(target)
+    run(at)
+    dot = at.get("graphviz_chart")[0].proto.spec
+    for rule in related_rules(kb, target):
+        assert f'"rule:{rule.id}"' in dot
+    assert f'"{target}" [penwidth=3' in dot
+    at.radio(key="cat_graph_mode").set_value("listed")
+    run(at)
+    if len(kb.rules) > MAX_DETAILED:
+        assert not at.get("graphviz_chart") and any("too many" in i.value for i in at.info)
+    at.text_input(key="cat_search").input(kb.rules[0].title)
+    run(at)
+    assert f'"rule:{kb.rules[0].id}"' in at.get("graphviz_chart")[0].proto.spec
 
 
 def test_training_prediction_first_then_reasoning_and_differences(at: AppTest, kb: KnowledgeBase) -> None:

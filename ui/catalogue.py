@@ -6,11 +6,12 @@ import streamlit as st
 
 from engine import KnowledgeBase, default_knowledge_base
 from engine.knowledge import Rule
-from ui.graph import inference_dot
+from ui.graph import inference_dot, overview_dot, related_rules
 from ui.views import md_text
-from ui.words import condition_words, kind_name, ref_label
+from ui.words import KIND_NAMES, condition_words, kind_name, ref_label
 
 PAGE_TITLE = "Rule catalogue"
+MAX_DETAILED = 40  # rules in one detailed picture before it stops being readable
 
 
 def rule_text(kb: KnowledgeBase, rule: Rule) -> str:
@@ -41,7 +42,7 @@ def rule_card(kb: KnowledgeBase, rule: Rule) -> None:
     with st.expander(f"{rule.title}  ·  {rule.id}"):
         st.markdown(md_text(rule.explanation))
         conds = [f"- {md_text(condition_words(kb, c))}" for c in rule.when]
-        conds += [f"- not: {md_text(ref_label(kb, r))}" for r in rule.unless]
+        conds += [f"- and not: {md_text(ref_label(kb, r))}" for r in rule.unless]
         st.markdown("**When all of these hold**\n\n" + "\n".join(conds))
         st.markdown("**It concludes**\n\n" + "\n".join(
             f"- {kind_name(r)}: {md_text(ref_label(kb, r))}" for r in rule.then))
@@ -53,14 +54,52 @@ def rule_card(kb: KnowledgeBase, rule: Rule) -> None:
                    "conclusions it reads.")
 
 
+def graph_tab(kb: KnowledgeBase, rules: list[Rule], targets: list[str]) -> None:
+    """The inference graph: an overview, one conclusion with everything behind it, or the rules listed."""
+    modes = {"overview": "Overview", "focus": "One conclusion and its reasons",
+             "listed": "The rules listed"}
+    mode = st.radio("Graph", list(modes), key="cat_graph_mode", horizontal=True,
+                    format_func=modes.__getitem__)
+    if mode == "overview":
+        st.caption("Answers (grouped by form step) → findings → conclusions → advice (grouped by kind). "
+                   "An arrow means some rule uses the one to conclude the other. Hover a node for its "
+                   "full text.")
+        st.graphviz_chart(overview_dot(kb), width="stretch",
+                          alt="Overview of the inference graph: answers, findings, conclusions, advice")
+        return
+    if mode == "focus":
+        ref = st.selectbox("Conclusion", targets, key="cat_graph_focus",
+                           format_func=lambda r: f"{kind_name(r)}: {ref_label(kb, r)}")
+        shown = related_rules(kb, ref) if ref else []
+        st.caption(f"Every rule behind “{ref_label(kb, ref)}”, and the rules that use it: "
+                   f"{len(shown)} rules." if ref else "")
+    else:
+        shown = rules
+        ref = None
+    if not shown:
+        st.markdown("No rule to draw.")
+        return
+    if mode == "listed" and len(shown) > MAX_DETAILED:
+        st.info(f"{len(shown)} rules are too many to read in one picture. Narrow the list with the "
+                f"filters above (at most {MAX_DETAILED}), or draw one conclusion and its reasons.",
+                icon=":material/filter_alt:")
+        return
+    st.caption("Each rounded box is a rule: all its incoming arrows must hold; a dashed arrow marked "
+               "“unless” must not. Shapes tell the kinds apart: notes are answers, ellipses findings, "
+               "hexagons conclusions, boxes advice.")
+    st.graphviz_chart(inference_dot(kb, shown, focus=ref if mode == "focus" else None), width="stretch",
+                      alt=f"Inference graph of {len(shown)} rules")
+
+
 def render() -> None:
     """Draw the page."""
     kb = default_knowledge_base()
     st.title(PAGE_TITLE)
     st.markdown(f"The {len(kb.rules)} rules the engine reasons with, each with its conditions in "
                 "words and its source. Several rules concluding the same thing are alternatives.")
+    order = {kind: i for i, kind in enumerate(KIND_NAMES)}
     targets = sorted({r for rule in kb.rules for r in rule.then},
-                     key=lambda r: (kind_name(r), ref_label(kb, r)))
+                     key=lambda r: (order.get(r.partition(".")[0], len(order)), ref_label(kb, r)))
     sections = list(kb.meta.sections)
     search, by_conclusion, by_source = st.columns([2, 2, 2])
     with search:
@@ -81,12 +120,7 @@ def render() -> None:
         if not rules:
             st.markdown("No rule matches these filters.")
     with tab_graph:
-        st.caption("Answers → findings → conclusions → advice, for the rules shown. Each small box is "
-                   "a rule: all its incoming conditions must hold; a dashed arrow marked “unless” "
-                   "must not. Hover a node for its full text.")
-        if rules:
-            st.graphviz_chart(inference_dot(kb, rules), width="stretch",
-                              alt=f"Inference graph of {len(rules)} rules")
+        graph_tab(kb, rules, targets)
 
 
 if __name__ == "__main__":

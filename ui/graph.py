@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from engine import KnowledgeBase
+from engine.kb_loader import reads
 from engine.knowledge import AnswerIn, AnswerRange, Holds, Rule
-from ui.words import ref_label
+from ui.words import KIND_NAMES, ref_label
 
 LAYERS = (
     ("answers", "Answers", ("question",)),
@@ -47,8 +48,10 @@ def _short(text: str, width: int = 28) -> str:
     return '"' + out + ("…" if len(lines) > 3 else "") + '"'
 
 
-def inference_dot(kb: KnowledgeBase, rules: Iterable[Rule], highlight: Iterable[str] = ()) -> str:
-    """DOT for the given rules; rules in `highlight` (e.g. the ones that fired) drawn bold."""
+def inference_dot(kb: KnowledgeBase, rules: Iterable[Rule], highlight: Iterable[str] = (),
+                  focus: str | None = None) -> str:
+    """DOT for the given rules; rules in `highlight` (e.g. the ones that fired) drawn bold, the
+    `focus` fact with a heavy outline."""
     rules = list(rules)
     bold = set(highlight)
     nodes: dict[str, str] = {}   # node id -> kind
@@ -62,8 +65,9 @@ def inference_dot(kb: KnowledgeBase, rules: Iterable[Rule], highlight: Iterable[
     for rule in rules:
         rid = f"rule:{rule.id}"
         style = "bold" if rule.id in bold else "solid"
-        edges.append(f"{_q(rid)} [shape=box, style=\"rounded,{style}\", fontsize=9, "
-                     f"label={_q(rule.id)}, tooltip={_q(rule.title)}, margin=\"0.05,0.02\"];")
+        edges.append(f"{_q(rid)} [shape=box, style=\"rounded,{style}\", fontsize=8, fillcolor=white, "
+                     f"label={_short(rule.title, 26)}, tooltip={_q(rule.id + ': ' + rule.title)}, "
+                     'margin="0.04,0.02"];')
         for cond in rule.when:
             if isinstance(cond, Holds):
                 src = node(*cond.fact.split(".", 1))
@@ -90,9 +94,97 @@ def inference_dot(kb: KnowledgeBase, rules: Iterable[Rule], highlight: Iterable[
             text = (kb.questions[ident].prompt if kind == "question" and ident in kb.questions
                     else ref_label(kb, nid))
             fill = FILLS.get(kind, "#ffffff")
-            lines.append(f"{_q(nid)} [shape={SHAPES.get(kind, 'box')}, fillcolor=\"{fill}\", "
+            pen = "penwidth=3, " if nid == focus else ""
+            lines.append(f"{_q(nid)} [{pen}shape={SHAPES.get(kind, 'box')}, fillcolor=\"{fill}\", "
                          f"label={_short(text)}, tooltip={_q(text)}];")
         lines.append("}")
     lines.extend(edges)
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def related_rules(kb: KnowledgeBase, ref: str) -> list[Rule]:
+    """The rules behind a fact (upstream through what they require) and the rules that read it.
+
+    `unless` facts are drawn but not followed upstream: the reasons for what must *not* hold
+    would pull in most of the knowledge base.
+    """
+    asserting: dict[str, list[Rule]] = {}
+    for rule in kb.rules:
+        for out in rule.then:
+            asserting.setdefault(out, []).append(rule)
+    chosen: dict[str, Rule] = {}
+    todo = [ref]
+    while todo:
+        fact = todo.pop()
+        for rule in asserting.get(fact, []):
+            if rule.id not in chosen:
+                chosen[rule.id] = rule
+                todo.extend(c.fact for c in rule.when if isinstance(c, Holds))
+    for rule in kb.rules:
+        if ref in reads(rule):
+            chosen.setdefault(rule.id, rule)
+    return sorted(chosen.values(), key=lambda r: r.id)
+
+
+def overview_dot(kb: KnowledgeBase) -> str:
+    """The whole knowledge base at a glance: answers grouped by form step, findings and
+    conclusions one by one, advice grouped by kind, joined wherever some rule joins them."""
+    step_of = {q.id: q.step for q in kb.questions.values()}
+    step_label = {s.id: s.label for s in kb.steps}
+    conclusion_kinds = LAYERS[2][2]
+    advice_kinds = LAYERS[3][2]
+    nodes: dict[str, tuple[str, str]] = {}   # node id -> (layer, label)
+    counts: dict[str, set[str]] = {}
+
+    def node_for(kind: str, ident: str) -> str:
+        if kind == "question":
+            step = step_of.get(ident, "other")
+            nid = f"step.{step}"
+            counts.setdefault(nid, set()).add(ident)
+            nodes[nid] = ("answers", step_label.get(step, step))
+        elif kind in advice_kinds:
+            nid = f"advice.{kind}"
+            counts.setdefault(nid, set()).add(ident)
+            nodes[nid] = ("advice", KIND_NAMES.get(kind, kind))
+        else:
+            nid = f"{kind}.{ident}"
+            layer = "conclusions" if kind in conclusion_kinds else "findings"
+            nodes[nid] = (layer, ref_label(kb, nid))
+        return nid
+
+    edges: set[tuple[str, str]] = set()
+    for rule in kb.rules:
+        sources = []
+        for cond in rule.when:
+            if isinstance(cond, Holds):
+                sources.append(node_for(*cond.fact.split(".", 1)))
+            else:
+                sources.append(node_for("question", cond.answer))
+        targets = [node_for(*ref.split(".", 1)) for ref in rule.then]
+        for src in sources:
+            for dst in targets:
+                if src != dst:
+                    edges.add((src, dst))
+    lines = ["digraph overview {", "rankdir=LR; nodesep=0.12; ranksep=1.1; newrank=true;",
+             'node [fontname="Helvetica", fontsize=10, style=filled, color="#374151"];',
+             'edge [color="#9ca3af", arrowsize=0.5];']
+    shape = {"answers": ("note", "#f3f4f6"), "findings": ("ellipse", "#e0f2fe"),
+             "conclusions": ("hexagon", "#fce7f3"), "advice": ("box", "#dcfce7")}
+    for layer, title, _ in LAYERS:
+        members = [n for n, (lay, _) in nodes.items() if lay == layer]
+        if not members:
+            continue
+        lines.append(f"subgraph cluster_{layer} {{ label={_q(title)}; style=dashed; color=\"#9ca3af\"; "
+                     "rank=same;")
+        for nid in sorted(members):
+            label = nodes[nid][1]
+            if nid in counts:
+                label += f" ({len(counts[nid])})"
+            sh, fill = shape[layer]
+            lines.append(f"{_q(nid)} [shape={sh}, fillcolor=\"{fill}\", label={_short(label)}, "
+                         f"tooltip={_q(label)}];")
+        lines.append("}")
+    lines.extend(f"{_q(a)} -> {_q(b)};" for a, b in sorted(edges))
     lines.append("}")
     return "\n".join(lines)

@@ -9,7 +9,7 @@ import streamlit as st
 
 from engine import KnowledgeBase, Report, default_knowledge_base
 from ui.state import CLIENT, Workspace, effective_answers, evaluate, requirement_met, subject_of, workspace
-from ui.views import explanations, md_text, problems_box, spectrum_section
+from ui.views import CONCLUSION_KINDS, explanations, md_text, problems_box, spectrum_section
 from ui.widgets import question_input, sync
 from ui.words import kind_name, ref_label
 
@@ -71,6 +71,13 @@ def render() -> None:
     shown_next = upcoming[:min(AT_ONCE, room)]
 
     spectrum_section(kb, report, subject, compact=True)
+    so_far = []
+    for kind, attr, title in CONCLUSION_KINDS:
+        if kb.catalogue.get(kind):
+            found = ", ".join(kb.entry(f"{kind}.{i}").label for i in getattr(report, attr))
+            so_far.append(f"{title}: {found or 'none yet'}")
+    if so_far:
+        st.markdown(md_text(". ".join(so_far)) + ".")
     robust = explanations(report).get("robustness")
     if isinstance(robust, dict) and robust.get("stable"):
         st.success("Stable: no answer to the remaining questions would move the spectrum position.",
@@ -90,7 +97,8 @@ def render() -> None:
     if asked:
         st.subheader("Answered here")
         for qid in asked:
-            question_input(ws, kb, kb.questions[qid], subject)
+            with st.container(border=True):
+                question_input(ws, kb, kb.questions[qid], subject)
     st.subheader("Next questions")
     if not shown_next:
         if not upcoming:
@@ -101,10 +109,11 @@ def render() -> None:
     for qid in shown_next:
         q = kb.questions[qid]
         could = next((x.could_change for x in report.questions if x.id == qid), [])
-        question_input(ws, kb, q, subject)
-        if could:
-            st.caption("Could change: " + ", ".join(
-                ref_label(kb, r) if "." in r else kind_name(r) for r in could))
+        with st.container(border=True):
+            question_input(ws, kb, q, subject)
+            if could:
+                st.caption("Its answer could change: " + ", ".join(
+                    ref_label(kb, r) if "." in r else kind_name(r) for r in could))
     ws.triage_shown = shown_next
     left, right = st.columns(2)
     with left:

@@ -14,6 +14,7 @@ import streamlit as st
 
 from engine import Case, KnowledgeBase, Report
 from engine.render import NOTICE
+from ui.graph import inference_dot
 from ui.spectrum import describe, spectrum_html
 from ui.state import Evaluation, subject_question
 from ui.words import condition_words, fact_words, kind_name, option_label, question_label, ref_label
@@ -69,7 +70,7 @@ def trace_how(report: Report, ref: str) -> list[dict[str, Any]]:
 
 
 def _source_line(source: Mapping[str, Any]) -> str:
-    line = f"Source: *{md_text(str(source.get('section', '')))}*: “{md_text(str(source.get('quote', '')))}”"
+    line = f"*Source:* {md_text(str(source.get('section', '')))}: “{md_text(str(source.get('quote', '')))}”"
     if source.get("reference"):
         line += f" ({md_text(str(source['reference']))})"
     return line
@@ -80,12 +81,12 @@ def how_steps(kb: KnowledgeBase, steps: Iterable[Mapping[str, Any]], subject: st
     lines = []
     for step in steps:
         pad = "    " * int(step.get("depth", 0))
-        lines.append(f"{pad}- **{md_text(str(step.get('title', '')))}** (`{step.get('rule', '')}`)")
+        lines.append(f"{pad}- **{md_text(str(step.get('title', '')))}** (`{step.get('rule', '')}`)  ")
         if step.get("explanation"):
-            lines.append(f"{pad}  {md_text(str(step['explanation']))}")
+            lines.append(f"{pad}  {md_text(str(step['explanation']))}  ")
         used = [md_text(fact_words(kb, u, subject)) for u in step.get("used", [])]
         if used:
-            lines.append(f"{pad}  Because: {'; '.join(used)}.")
+            lines.append(f"{pad}  *Because:* {'; '.join(used)}.  ")
         if step.get("source"):
             lines.append(f"{pad}  {_source_line(step['source'])}")
     return "\n".join(lines)
@@ -107,7 +108,8 @@ def _condition_texts(kb: KnowledgeBase, rule_id: str, count: int) -> list[str] |
     rule = next((r for r in kb.rules if r.id == rule_id), None)
     if rule is None:
         return None
-    texts = [condition_words(kb, c) for c in rule.when] + [f"not: {ref_label(kb, r)}" for r in rule.unless]
+    texts = [condition_words(kb, c) for c in rule.when]
+    texts += [f"without “{ref_label(kb, r)}”" for r in rule.unless]
     return texts if len(texts) == count else None
 
 
@@ -360,6 +362,13 @@ def trace_section(kb: KnowledgeBase, report: Report, subject: str) -> None:
                          f"   Because: {used}  \n   Concludes: {asserted}  \n"
                          f"   {_source_line(step.source.model_dump())}")
         st.markdown("\n".join(lines) or "No rule fired.")
+    fired = {step.rule for step in report.trace}
+    if fired:
+        with st.expander("Reasoning graph for this case"):
+            st.caption("The rules that fired (bold boxes), from the answers to the conclusions. "
+                       "Notes are answers, ellipses findings, hexagons conclusions, boxes advice.")
+            st.graphviz_chart(inference_dot(kb, [r for r in kb.rules if r.id in fired], highlight=fired),
+                              width="stretch", alt=f"Reasoning graph: {len(fired)} rules fired")
 
 
 def case_line(kb: KnowledgeBase, case: Case) -> str:

@@ -60,13 +60,13 @@ def question_input(ws: Workspace, kb: KnowledgeBase, q: Question, subject: str |
         upper = f" to {q.maximum}" if q.maximum is not None else " or more"
         value: object = st.number_input(
             label, min_value=q.minimum, max_value=q.maximum, value=None, step=1, key=key,
-            help=tip, disabled=not allowed,
+            help=tip, disabled=not allowed, width=420,
             placeholder=f"Unknown: leave blank (whole number from {q.minimum}{upper})",
         )
     else:
         opts = choices(q)
         widget = st.radio if len(opts) <= RADIO_MAX_OPTIONS else st.selectbox
-        kwargs = {"horizontal": True} if widget is st.radio else {}
+        kwargs: dict[str, object] = {"horizontal": True} if widget is st.radio else {"width": 420}
         value = widget(label, opts, key=key, help=tip, disabled=not allowed,
                        format_func=lambda v, q=q: option_label(q, v), **kwargs)
     st.caption(q.help)

@@ -92,7 +92,7 @@ def fact_words(kb: KnowledgeBase, fact: str, subject: str | None = None) -> str:
         value: object = int(raw) if q is not None and q.kind == "integer" and raw.isdigit() else raw
         return f"“{question_label(kb, qid, subject)}” {option_label(q, value) if q else raw}"
     if fact.startswith("not "):
-        return f"not: {ref_label(kb, fact[4:])}"
+        return f"without “{ref_label(kb, fact[4:])}”"
     return ref_label(kb, fact)
 
 
