@@ -133,7 +133,7 @@ def test_every_input_is_labelled_and_every_question_has_help_and_source(
             w = widgets[f"q_{q.id}"]
             assert w.label == q.prompt
             assert q.source.quote in w.help
-            assert q.help in [c.value for c in at.caption]
+            assert q.help in [plain(c.value) for c in at.caption]
             if q.section != "subject":
                 assert w.value is None or w.value == "unknown", f"{q.id} does not start unknown"
             seen.add(q.id)

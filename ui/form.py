@@ -23,6 +23,8 @@ def form_steps(ws: Workspace, kb: KnowledgeBase) -> list[tuple[Group, list[Quest
         qs = [q for q in kb.questions.values()
               if q.step == step.id and not (ws.fixed_subject and q.section == "subject")]
         if qs or i == 0:  # the first step also holds the case id and notes
+            if not qs:  # nothing to ask here (the subject is fixed): only the case's own fields
+                step = step.model_copy(update={"label": "About this check", "help": None})
             out.append((step, qs))
     return out
 

@@ -17,7 +17,15 @@ from engine.render import NOTICE
 from ui.graph import inference_dot
 from ui.spectrum import describe, spectrum_html
 from ui.state import Evaluation, subject_question
-from ui.words import condition_words, fact_words, kind_name, option_label, question_label, ref_label
+from ui.words import (
+    condition_words,
+    fact_words,
+    kind_name,
+    md_text,
+    option_label,
+    question_label,
+    ref_label,
+)
 
 CONCLUSION_KINDS = (("driver", "drivers", "Drivers"),
                     ("formulation", "formulations", "Formulation"),
@@ -27,14 +35,6 @@ LEVELS = {"critical": ("Critical", st.error, ":material/report:"),
           "info": ("Info", st.info, ":material/info:")}
 PIVOTAL_SHOWN = 4
 STATUS_WORDS = {"met": "✓ met", "unmet": "✗ not met", "unknown": "? unknown (not answered)"}
-
-
-def md_text(text: str) -> str:
-    """Knowledge-base text safe inside Markdown (no accidental emphasis or HTML)."""
-    out = text.replace("\\", "\\\\")
-    for ch in "*_`[]<>#|~$":
-        out = out.replace(ch, "\\" + ch)
-    return out
 
 
 def explanations(report: Report) -> Mapping[str, Any]:

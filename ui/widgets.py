@@ -8,7 +8,7 @@ from engine import KnowledgeBase
 from engine.case import Answer
 from engine.knowledge import UNKNOWN, Question
 from ui.state import Workspace, requirement_met, session
-from ui.words import choices, option_label, question_label
+from ui.words import choices, md_text, option_label, question_label
 
 RADIO_MAX_OPTIONS = 5  # more options than this read better as a drop-down
 
@@ -69,7 +69,7 @@ def question_input(ws: Workspace, kb: KnowledgeBase, q: Question, subject: str |
         kwargs: dict[str, object] = {"horizontal": True} if widget is st.radio else {"width": 420}
         value = widget(label, opts, key=key, help=tip, disabled=not allowed,
                        format_func=lambda v, q=q: option_label(q, v), **kwargs)
-    st.caption(q.help)
+    st.caption(md_text(q.help))
     if not allowed:
         needs = "; ".join(
             f"“{question_label(kb, other, subject)}” is "
@@ -77,7 +77,7 @@ def question_input(ws: Workspace, kb: KnowledgeBase, q: Question, subject: str |
             for other, values in q.requires.items()
         )
         aside = " The answer given is kept aside until then." if q.id in ws.answers else ""
-        st.caption(f"Only asked when {needs}.{aside}")
+        st.caption(md_text(f"Only asked when {needs}.{aside}"))
     _store(ws, q.id, value)
 
 

@@ -111,3 +111,11 @@ def condition_words(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds) -> 
     if low != float("-inf"):
         return f"“{prompt}” at least {int(low)}"
     return f"“{prompt}” at most {int(high)}"
+
+
+def md_text(text: str) -> str:
+    """Knowledge-base text safe inside Markdown (no accidental emphasis or HTML)."""
+    out = text.replace("\\", "\\\\")
+    for ch in "*_`[]<>#|~$":
+        out = out.replace(ch, "\\" + ch)
+    return out
