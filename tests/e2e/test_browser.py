@@ -154,6 +154,16 @@ def test_fill_vignette_results_report_and_no_external_requests(
             notes.press("Control+Enter")
             _settle(page)
 
+            # Keyboard: the step navigator moves with the arrow keys, like any radio group.
+            steps = form_steps(Workspace("client", "q_"), kb)
+            page.get_by_role("radio", name=f"1. {steps[0][0].label}", exact=True).focus()
+            page.keyboard.press("ArrowRight")
+            _settle(page)
+            expect(page.get_by_role("heading", name=steps[1][0].label, exact=True)).to_be_visible()
+            page.keyboard.press("ArrowLeft")
+            _settle(page)
+            expect(page.get_by_role("heading", name=steps[0][0].label, exact=True)).to_be_visible()
+
             _fill(page, kb, v)
             expect(page.get_by_text(f"Provisional position: {label}.")).to_be_visible()
 
