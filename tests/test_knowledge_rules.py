@@ -1,5 +1,7 @@
-"""Unit tests for each driver, origin, formulation, intervention, therapist, self-check and
-measure rule: a minimal case that fires it and a near miss that does not."""
+"""Unit tests for every rule: a minimal case that fires it and a near miss that does not.
+
+The table below covers drivers, origins, formulations, interventions, therapist, self-check and
+measure rules; the spectrum and inconsistency rules' table is in test_rules_spectrum.py."""
 
 from __future__ import annotations
 
