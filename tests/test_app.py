@@ -572,3 +572,15 @@ def test_sessions_share_no_engine_and_no_case(kb: KnowledgeBase) -> None:
     assert a.session_state["evaluator"] is not b.session_state["evaluator"]
     assert client(b).answers == {"subject": "client"} or client(b).answers == {}
 
+
+
+def test_report_downloads_carry_the_escaped_notes_in_every_format(kb: KnowledgeBase) -> None:
+    from engine import assess, parse_case
+    from ui.downloads import report_formats
+
+    report = assess(parse_case({"schema_version": 1, "findings": {"numbness": "present"}}, kb))
+    built = {label: build() for label, _, _, build in report_formats(kb, report, "<b>note</b> & more")}
+    assert set(built) == {"Markdown", "HTML", "PDF"}
+    assert b"&lt;b&gt;note&lt;/b&gt; &amp; more" in built["HTML"]
+    assert b"<b>note</b>" not in built["HTML"] and b"<b>note</b>" not in built["Markdown"]
+    assert built["PDF"].startswith(b"%PDF")

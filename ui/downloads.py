@@ -1,4 +1,4 @@
-"""Downloads: the case file (JSON, YAML) and the report (Markdown; HTML and PDF when available).
+"""Downloads: the case file (JSON, YAML) and the report (Markdown, HTML, PDF).
 
 Report formats are built only when their button is clicked (deferred data), so drawing the page
 stays fast. Nothing is written on the server.
@@ -7,6 +7,7 @@ stays fast. Nothing is written on the server.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import streamlit as st
 
@@ -34,19 +35,17 @@ def case_downloads(case: Case, key: str) -> None:
                            icon=":material/download:", width="stretch")
 
 
+LABELS = {"markdown": "Markdown", "html": "HTML", "pdf": "PDF"}
+
+
 def report_formats(kb: KnowledgeBase, report: Report,
-                   notes: str | None) -> list[tuple[str, str, str, Callable[[], str | bytes]]]:
-    """The report formats this engine can render: (label, extension, mime, builder)."""
-    formats: list[tuple[str, str, str, Callable[[], str | bytes]]] = [
-        ("Markdown", "md", "text/markdown", lambda: render.render_markdown(report, kb)),
+                   notes: str | None) -> list[tuple[str, str, str, Callable[[], bytes]]]:
+    """The report formats: (label, extension, mime, builder); the notes go into each, escaped."""
+    return [
+        (LABELS.get(fmt, fmt), ext, mime,
+         partial(render.render_bytes, report, fmt, kb, notes=notes))  # type: ignore[arg-type]
+        for fmt, (ext, mime) in render.FORMATS.items()
     ]
-    html = getattr(render, "render_html", None)
-    if callable(html):
-        formats.append(("HTML", "html", "text/html", lambda: html(report, notes=notes)))
-    pdf = getattr(render, "render_pdf", None)
-    if callable(pdf):
-        formats.append(("PDF", "pdf", "application/pdf", lambda: pdf(report, notes=notes)))
-    return formats
 
 
 def report_downloads(kb: KnowledgeBase, report: Report, notes: str | None, key: str) -> None:
