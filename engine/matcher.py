@@ -1,29 +1,36 @@
-"""experta's Rete matcher with three costs of its bookkeeping removed (same matching).
+"""experta's Rete matcher with the costs of its bookkeeping removed (same matching).
 
-- An alpha node copies every token it receives before testing it, so a fact pays one copy
-  for every test it fails; here the parent tests first and only passing tokens are copied.
-- `reset` walks the network recursively and, where nodes are shared, more than once (about
-  four visits per node here); this resets each node exactly once, from a list made once.
-- `changes` asks every conflict-set node for its activations after every firing, which
-  allocates two sets per rule per step; this skips the nodes that have none.
+- The alpha network is indexed. experta hands every new fact to every child of a node, and
+  each child copies the token before testing it: a fact pays one copy and one test for every
+  pattern it does not match. Here each node dispatches on the fact's exact type and on the
+  literal a child tests for (`q == "stressor"`, `ref == "finding.x"`), so a fact only reaches
+  the children it can match; any other child is tested before its token is copied.
+- `reset` walks the network recursively and, where nodes are shared, more than once; this
+  resets each node exactly once, from a list made once.
+- `changes` asks every conflict-set node for its activations after every firing (two new sets
+  per rule per step); this skips the nodes that have none. The list of those nodes is our
+  own: experta's is an `lru_cache(maxsize=1)` shared by all engines, which keeps the last
+  engine (and its case's facts) alive and is rebuilt whenever another session runs.
 
 The property test that holds experta equal to the generated evaluator covers this class.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from experta.fieldconstraint import L
 from experta.matchers.rete import ReteMatcher
+from experta.matchers.rete.check import FeatureCheck, TypeCheck
 from experta.matchers.rete.mixins import ChildNode
-from experta.matchers.rete.nodes import FeatureTesterNode
+from experta.matchers.rete.nodes import ConflictSetNode, FeatureTesterNode
+
+Callback = Callable[[Any], None]
 
 
-def _test_first(node: Any) -> Any:
-    """A callback that runs an alpha node's test before the node copies the token.
-
-    FeatureTesterNode does nothing with a token whose test fails, so skipping it is the same.
-    """
+def _test_first(node: Any) -> Callback:
+    """Run an alpha node's test before the node copies the token (a failed test does nothing)."""
     matcher, activate = node.matcher, node.activate
 
     def callback(token: Any) -> None:
@@ -34,8 +41,69 @@ def _test_first(node: Any) -> Any:
     return callback
 
 
+def _literal(check: Any) -> tuple[str, Any] | None:
+    """(field, value) when a check is a plain `field == literal` test, else None."""
+    if not isinstance(check, FeatureCheck) or not isinstance(check.how, L):
+        return None
+    what = check.what
+    if not isinstance(what, str) or "__" in what or check.how.__bind__ is not None:
+        return None
+    return what, check.how.value
+
+
+def _dispatcher(children: list[Any]) -> Callback:
+    """One callback for all of a node's children, indexed by fact type and tested literal."""
+    by_type: dict[type, list[Callback]] = {}
+    by_literal: dict[str, dict[Any, list[Callback]]] = {}
+    others: list[Callback] = []
+    for child in children:
+        node = child.node
+        if not isinstance(node, FeatureTesterNode) or child.callback != node.activate:
+            others.append(child.callback)
+        elif isinstance(node.matcher, TypeCheck):
+            by_type.setdefault(node.matcher.fact_type, []).append(node.activate)
+        elif (literal := _literal(node.matcher)) is not None:
+            field, value = literal
+            try:
+                by_literal.setdefault(field, {}).setdefault(value, []).append(node.activate)
+            except TypeError:  # an unhashable literal: test it the ordinary way
+                others.append(_test_first(node))
+        else:
+            others.append(_test_first(node))
+
+    def dispatch(token: Any) -> None:
+        (fact,) = token.data
+        for activate in by_type.get(type(fact), ()):
+            activate(token)
+        for field, index in by_literal.items():
+            if field in fact:
+                try:
+                    matches = index.get(fact[field], ())
+                except TypeError:  # an unhashable value equals no hashable literal
+                    continue
+                for activate in matches:
+                    activate(token)
+        for callback in others:
+            callback(token)
+
+    return dispatch
+
+
+class _Index:
+    """Stands in a node's children list for its dispatcher: a leaf, so walks of the network stop."""
+
+    def __init__(self) -> None:
+        self.children: list[Any] = []
+
+    def reset(self) -> None:
+        """Nothing to wipe: the dispatcher keeps no memory."""
+
+    def _reset(self) -> None:
+        """Nothing to wipe: the dispatcher keeps no memory."""
+
+
 class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
-    """ReteMatcher whose reset and change collection do each node's work once."""
+    """ReteMatcher with an indexed alpha network, and reset and change collection done once."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -50,13 +118,13 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
             nodes.append(node)
             stack.extend(child.node for child in node.children)
         self._nodes = nodes
+        self._conflict_sets = [n for n in nodes if isinstance(n, ConflictSetNode)]
+        # Alpha nodes (the root and the feature testers) see one fact per token; give each a
+        # single indexed child; the original children are reached through the dispatcher only.
         for node in nodes:
-            node.children = [
-                ChildNode(child.node, _test_first(child.node))
-                if isinstance(child.node, FeatureTesterNode) and child.callback == child.node.activate
-                else child
-                for child in node.children
-            ]
+            alpha = node is self.root_node or isinstance(node, FeatureTesterNode)
+            if alpha and len(node.children) > 1:
+                node.children = [ChildNode(_Index(), _dispatcher(node.children))]
 
     def reset(self) -> None:
         """Wipe every node's memory, each node once."""
@@ -73,7 +141,7 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
                 self.root_node.add(fact)
         added: list[Any] = []
         removed: list[Any] = []
-        for csn in self._get_conflict_set_nodes():
+        for csn in self._conflict_sets:
             if csn.added or csn.removed:
                 c_added, c_removed = csn.get_activations()
                 added.extend(c_added)

@@ -65,3 +65,17 @@ def test_depth_strategy_key_cache_keeps_case_facts_process_wide() -> None:
     DepthStrategy.get_key.cache_clear()
     Evaluator(kb).run(parse_case({"schema_version": 1, "findings": {"numbness": "present"}}, kb))
     assert DepthStrategy.get_key.cache_info().currsize == 0
+
+
+def test_rete_conflict_set_cache_keeps_the_last_engine_alive() -> None:
+    # experta's ReteMatcher._get_conflict_set_nodes is an lru_cache(maxsize=1) shared by all
+    # engines: it would keep the last engine, with its case's facts, alive after its session.
+    from experta.matchers.rete import ReteMatcher
+
+    from engine import default_knowledge_base, parse_case
+    from engine.inference import Evaluator
+
+    kb = default_knowledge_base()
+    ReteMatcher._get_conflict_set_nodes.cache_clear()
+    Evaluator(kb).run(parse_case({"schema_version": 1, "findings": {"numbness": "present"}}, kb))
+    assert ReteMatcher._get_conflict_set_nodes.cache_info().currsize == 0
