@@ -1,7 +1,8 @@
 """Downloads: the case file (JSON, YAML) and the report (Markdown, HTML, PDF).
 
 Report formats are built only when their button is clicked (deferred data), so drawing the page
-stays fast. Nothing is written on the server.
+stays fast. A download does not rerun the app (`on_click="ignore"`): a rerun racing the deferred
+file could drop it before the browser fetched it. Nothing is written on the server.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ def case_downloads(case: Case, key: str) -> None:
     with left:
         st.download_button("Download the case (JSON)", data=dump_case(case, "json"),
                            file_name=f"{stem}.json", mime="application/json", key=f"{key}_json",
-                           icon=":material/download:", width="stretch")
+                           icon=":material/download:", width="stretch", on_click="ignore")
     with right:
         st.download_button("Download the case (YAML)", data=dump_case(case, "yaml"),
                            file_name=f"{stem}.yaml", mime="application/x-yaml", key=f"{key}_yaml",
-                           icon=":material/download:", width="stretch")
+                           icon=":material/download:", width="stretch", on_click="ignore")
 
 
 LABELS = {"markdown": "Markdown", "html": "HTML", "pdf": "PDF"}
@@ -56,4 +57,4 @@ def report_downloads(kb: KnowledgeBase, report: Report, notes: str | None, key: 
         with col:
             st.download_button(f"Download the report ({label})", data=build,
                                file_name=f"{stem}-report.{ext}", mime=mime, key=f"{key}_{ext}",
-                               icon=":material/description:", width="stretch")
+                               icon=":material/description:", width="stretch", on_click="ignore")
