@@ -6,6 +6,7 @@ parameters), never its clinical content: every id, prompt and quote is data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -117,6 +118,10 @@ class Question(Model):
         if self.section == "findings":
             return FINDING_OPTIONS
         return self.options
+
+    def requirements_met(self, answers: Mapping[str, object]) -> bool:
+        """Whether the answers it depends on (`requires`) allow this question to be answered."""
+        return all(answers.get(other) in allowed for other, allowed in self.requires.items())
 
     def wording(self, subject: str | None) -> str:
         """The prompt, worded for the clinician when they assess themselves."""

@@ -15,7 +15,7 @@ from itertools import combinations
 from engine.case import Answer
 from engine.generated import Evaluate, generated_evaluator
 from engine.kb_loader import KnowledgeBase
-from engine.knowledge import UNKNOWN, AnswerIn, AnswerRange, Holds, Question, Rule
+from engine.knowledge import UNKNOWN, AnswerIn, AnswerRange, Holds, Rule
 
 # The conclusions an answer can change (the formulation; recommendations follow from them).
 CONCLUSION_KINDS = ("spectrum", "driver", "formulation", "origin")
@@ -79,11 +79,6 @@ def domain(kb: KnowledgeBase, qid: str) -> tuple[Answer, ...]:
     return tuple(sorted(p for p in points if low <= p <= high))
 
 
-def askable(q: Question, answers: Answers) -> bool:
-    """Whether a question may be answered given the others (its `requires` hold)."""
-    return all(answers.get(other) in allowed for other, allowed in q.requires.items())
-
-
 def with_answer(kb: KnowledgeBase, answers: Answers, qid: str, value: Answer | None) -> dict[str, Answer]:
     """The answers with one changed (None: unanswered), dropping answers it makes invalid."""
     out = dict(answers)
@@ -92,7 +87,7 @@ def with_answer(kb: KnowledgeBase, answers: Answers, qid: str, value: Answer | N
     else:
         out[qid] = value
     for q in kb.questions.values():
-        if q.id in out and q.requires and not askable(q, out):
+        if q.id in out and q.requires and not q.requirements_met(out):
             del out[q.id]
     return out
 
@@ -100,18 +95,9 @@ def with_answer(kb: KnowledgeBase, answers: Answers, qid: str, value: Answer | N
 @cache
 def cone(kb: KnowledgeBase, kind: str) -> tuple[tuple[Rule, ...], tuple[str, ...]]:
     """The rules that can contribute to a kind of conclusion, and the questions they read."""
-    wanted = {f"{kind}.{i}" for i in kb.catalogue[kind]}
-    rules: dict[str, Rule] = {}
-    frontier = set(wanted)
-    while frontier:
-        ref = frontier.pop()
-        for rule in kb.asserters(ref):
-            if rule.id in rules:
-                continue
-            rules[rule.id] = rule
-            frontier.update(c.fact for c in rule.when if isinstance(c, Holds))
-            frontier.update(rule.unless)
-    ordered = tuple(sorted(rules.values(), key=lambda r: (kb.strata[r.id], r.id)))
+    cones = _fact_cones(kb)
+    ids = frozenset().union(*(cones[f"{kind}.{i}"].rules for i in kb.catalogue[kind]))
+    ordered = tuple(sorted((r for r in kb.rules if r.id in ids), key=lambda r: (kb.strata[r.id], r.id)))
     questions = {c.answer for r in ordered for c in r.when if not isinstance(c, Holds)}
     # Requirements first, so a question is only tried once what it requires is set.
     in_order = [q for q in kb.questions if q in questions]
@@ -138,19 +124,22 @@ class Sweeper:
             self._cache[key] = found
         return found
 
+    def alternatives(self, qid: str) -> list[Change]:
+        """The changes of one answer: to each other representative value, or to unanswered."""
+        current = self.answers.get(qid)
+        changes = [Change(qid, current, v) for v in domain(self.kb, qid) if v != current]
+        if current is not None:
+            changes.append(Change(qid, current, None))
+        return changes
+
     def single_changes(self, questions: Iterable[str]) -> Iterator[Variant]:
         """Every one-answer change (to another value, or to unanswered) of the given questions."""
         for qid in questions:
-            q = self.kb.questions[qid]
-            current = self.answers.get(qid)
-            if not askable(q, self.answers):
+            if not self.kb.questions[qid].requirements_met(self.answers):
                 continue
-            values: list[Answer | None] = [v for v in domain(self.kb, qid) if v != current]
-            if current is not None:
-                values.append(None)
-            for value in values:
-                changed = with_answer(self.kb, self.answers, qid, value)
-                yield Variant((Change(qid, current, value),), self.conclude(changed))
+            for change in self.alternatives(qid):
+                changed = with_answer(self.kb, self.answers, qid, change.after)
+                yield Variant((change,), self.conclude(changed))
 
     def what_would_change(self, kind: str, pairs: bool, limit: int = 40) -> list[Variant]:
         """The smallest answer changes that change one kind of conclusion: single answers,
@@ -161,19 +150,13 @@ class Sweeper:
         if not pairs:
             return singles[:limit]
         decisive = {(v.changes[0].question, v.changes[0].after) for v in singles}
-        options: list[Change] = []
-        for qid in asked:
-            current = self.answers.get(qid)
-            values: list[Answer | None] = [v for v in domain(self.kb, qid) if v != current]
-            if current is not None:
-                values.append(None)
-            options.extend(Change(qid, current, v) for v in values if (qid, v) not in decisive)
+        options = [c for qid in asked for c in self.alternatives(qid) if (qid, c.after) not in decisive]
         found: list[Variant] = []
         for first, second in combinations(options, 2):
             if first.question == second.question:
                 continue
             step = with_answer(self.kb, self.answers, first.question, first.after)
-            if not askable(self.kb.questions[second.question], step):
+            if not self.kb.questions[second.question].requirements_met(step):
                 continue
             changed = with_answer(self.kb, step, second.question, second.after)
             result = self.conclude(changed)
@@ -379,7 +362,7 @@ def robustness(kb: KnowledgeBase, sweeper: Sweeper, node_limit: int = 150) -> Ro
             return
         undecided = _relevant(kb, partial, positions)
         branch = next((q for q in questions if q not in answers and readers.get(q, frozenset()) & undecided
-                       and askable(kb.questions[q], answers)), None)
+                       and kb.questions[q].requirements_met(answers)), None)
         if branch is None:
             found.update(p for p in possible if partial.fact(f"spectrum.{p}") is Truth.T)
             return

@@ -16,7 +16,7 @@ from engine.conditions import Status, condition_states
 from engine.generated import generated_evaluator
 from engine.inference import Evaluator
 from engine.vignettes import default_vignettes
-from engine.whatif import Sweeper, askable, conclusions_of, domain, next_questions, with_answer
+from engine.whatif import Sweeper, conclusions_of, domain, next_questions, with_answer
 from tests.strategies import case_dicts
 
 KB = default_knowledge_base()
@@ -138,10 +138,10 @@ def test_an_unstable_position_names_its_pivotal_unknowns() -> None:
 
 @st.composite
 def completions(draw: st.DrawFn, answers: dict[str, Any]) -> dict[str, Any]:
-    """The answers with every open, askable question answered at random."""
+    """The answers with every open question that can be answered answered at random."""
     out = dict(answers)
     for qid, q in KB.questions.items():
-        if qid not in out and q.section != "subject" and askable(q, out):
+        if qid not in out and q.section != "subject" and q.requirements_met(out):
             out[qid] = draw(st.sampled_from(domain(KB, qid)))
     return out
 
@@ -169,7 +169,7 @@ def test_next_question_with_only_numbness_can_change_the_position() -> None:
     found = False
     for value in domain(KB, top.id):
         first = with_answer(KB, base, top.id, value)
-        others = [q for q in KB.questions if q not in first and askable(KB.questions[q], first)]
+        others = [q for q in KB.questions if q not in first and KB.questions[q].requirements_met(first)]
         for other in [None, *others]:
             for other_value in [None] if other is None else domain(KB, other):
                 answers = first if other is None else with_answer(KB, first, other, other_value)
@@ -199,9 +199,10 @@ def test_a_question_marked_not_needed_changes_nothing(data: dict[str, Any], more
     filled = more.draw(completions(dict(case.answers)))  # whatever the others turn out to be
     filled.pop(qid, None)
     evaluate = generated_evaluator(KB)
+    answerable = KB.questions[qid].requirements_met(filled)
     results = set()
     for value in [None, *domain(KB, qid)]:
-        answers = with_answer(KB, filled, qid, value) if askable(KB.questions[qid], filled) else filled
+        answers = with_answer(KB, filled, qid, value) if answerable else filled
         c = conclusions_of(evaluate(answers)[0])
         results.add(tuple(sorted((k, tuple(sorted(v))) for k, v in c.items())))
     assert len(results) == 1, qid

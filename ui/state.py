@@ -122,11 +122,6 @@ def subject_of(ws: Workspace, kb: KnowledgeBase) -> str:
     return str(value) if value is not None else sq.options[0]
 
 
-def requirement_met(q: Question, answers: Mapping[str, Answer]) -> bool:
-    """Whether the answers it depends on allow this question (e.g. weeks since it ended)."""
-    return all(answers.get(other) in allowed for other, allowed in q.requires.items())
-
-
 def effective_answers(ws: Workspace, kb: KnowledgeBase) -> tuple[dict[str, Answer], list[str]]:
     """The answers that go into the case, and the ids kept aside because a requirement is unmet.
 
@@ -144,7 +139,7 @@ def effective_answers(ws: Workspace, kb: KnowledgeBase) -> tuple[dict[str, Answe
         q = kb.questions.get(qid)
         if q is None:
             continue
-        if requirement_met(q, given):
+        if q.requirements_met(given):
             out[qid] = value
         else:
             aside.append(qid)

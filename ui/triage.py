@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine import KnowledgeBase, Report, default_knowledge_base
-from ui.state import CLIENT, Workspace, effective_answers, evaluate, requirement_met, subject_of, workspace
+from ui.state import CLIENT, Workspace, effective_answers, evaluate, subject_of, workspace
 from ui.views import CONCLUSION_KINDS, explanations, md_text, problems_box, spectrum_section
 from ui.widgets import question_input, sync
 from ui.words import kind_name, ref_label
@@ -33,7 +33,7 @@ def ranked(kb: KnowledgeBase, report: Report, ws: Workspace) -> list[str]:
     # A question that its requirement rules out (weeks since the situation ended, while it has
     # not ended) cannot be answered yet; it comes back once its requirement is met.
     return [qid for qid in ids if qid in kb.questions and qid not in ws.answers
-            and requirement_met(kb.questions[qid], given)]
+            and kb.questions[qid].requirements_met(given)]
 
 
 def _more(ws: Workspace) -> None:

@@ -7,7 +7,7 @@ import streamlit as st
 from engine import KnowledgeBase
 from engine.case import Answer
 from engine.knowledge import UNKNOWN, Question
-from ui.state import Workspace, requirement_met, session
+from ui.state import Workspace, session
 from ui.words import choices, md_text, option_label, question_label
 
 RADIO_MAX_OPTIONS = 5  # more options than this read better as a drop-down
@@ -53,7 +53,7 @@ def question_input(ws: Workspace, kb: KnowledgeBase, q: Question, subject: str |
         else:
             opts = choices(q)
             state[key] = stored if stored in opts else (UNKNOWN if UNKNOWN in opts else opts[0])
-    allowed = requirement_met(q, _given(ws, kb))
+    allowed = q.requirements_met(_given(ws, kb))
     label = question_label(kb, q.id, subject)
     tip = source_help(q)
     if q.kind == "integer":
