@@ -51,6 +51,7 @@ UNDETERMINED: Sections = {}
 ADAPTIVE = merge(T(stressor="ongoing"), C(situation_specific="yes"))
 AT_RISK_WITHIN = merge(T(stressor="ongoing"), F(numbness=P))
 AT_RISK_AFTER = T(stressor="ended", weeks_since_stressor_ended=20)
+AT_RISK_UNTIMED = F(numbness=P)
 MALADAPTIVE = merge(T(stressor="none", weeks_since_onset=30), F(numbness=P))
 
 # rule id -> (sections that fire it, near-miss sections that do not)
@@ -62,14 +63,14 @@ CASES: dict[str, tuple[Sections, Sections]] = {
                                       F(difficulty_describing_feelings="absent")),
     "driver.alexithymia.vocabulary": (F(limited_emotion_vocabulary=P),
                                       F(limited_emotion_vocabulary="absent")),
-    "driver.alexithymia.tas20": (M(tas20_total=61), M(tas20_total=60)),
+    "driver.alexithymia.tas20": (M(tas20_total=61), merge(M(tas20_total=61), F(depression=P))),
     "driver.avoidance.deliberate": (F(deliberate_distancing=P), F(deliberate_distancing="absent")),
     "driver.avoidance.beliefs": (F(believes_emotions_dangerous=P),
                                  F(believes_emotions_dangerous="absent")),
-    "driver.avoidance.tension": (F(tension_when_emotions_arise=P),
-                                 F(tension_when_emotions_arise=P, difficulty_identifying_feelings=P)),
-    "driver.avoidance.intellectualizing": (F(intellectualized_speech=P),
-                                           merge(F(intellectualized_speech=P), M(tas20_total=70))),
+    "driver.avoidance.tension": (F(tension_when_emotions_arise=P, difficulty_identifying_feelings=P),
+                                 F(tension_when_emotions_arise="absent")),
+    "driver.avoidance.intellectualizing": (merge(F(intellectualized_speech=P), M(tas20_total=70)),
+                                           F(intellectualized_speech="absent")),
     "driver.both": (F(difficulty_identifying_feelings=P, deliberate_distancing=P),
                     F(difficulty_identifying_feelings=P)),
     "dual.ptsd": (F(ptsd=P), F(ptsd="absent")),
@@ -82,8 +83,8 @@ CASES: dict[str, tuple[Sections, Sections]] = {
     "origin.trauma_attachment.precipitant": (T(precipitant="trauma"), T(precipitant="acute_crisis")),
     "origin.depression": (F(depression=P), F(depression="absent")),
     "origin.ptsd.diagnosis": (F(ptsd=P), F(ptsd="absent")),
-    "origin.ptsd.dissociation_after_trauma": (F(dissociative_responses=P, complex_trauma=P),
-                                              F(dissociative_responses=P)),
+    "origin.ptsd.explore_dissociation": (F(dissociative_responses=P),
+                                         F(dissociative_responses=P, ptsd=P)),
     "origin.anxiety": (F(anxiety_disorder=P), F(anxiety_disorder="absent")),
     "origin.medication": (F(medication_blunting=P), F(medication_blunting="absent")),
     "origin.neurological": (F(neurological_condition=P), F(neurological_condition="absent")),
@@ -112,9 +113,10 @@ CASES: dict[str, tuple[Sections, Sections]] = {
     # interventions
     "plan.adaptive_support": (ADAPTIVE, merge(ADAPTIVE, SELF)),
     "plan.at_risk_within_situation": (AT_RISK_WITHIN, AT_RISK_AFTER),
-    "plan.work.at_risk": (AT_RISK_AFTER, merge(AT_RISK_AFTER, SELF)),
+    "plan.at_risk_timing_unclear": (AT_RISK_UNTIMED, AT_RISK_WITHIN),
+    "plan.work.at_risk": (AT_RISK_AFTER, AT_RISK_WITHIN),
     "plan.work.maladaptive": (MALADAPTIVE, merge(MALADAPTIVE, SELF)),
-    "plan.relational_stance": (MALADAPTIVE, ADAPTIVE),
+    "plan.relational_stance": (AT_RISK_WITHIN, ADAPTIVE),
     "plan.alexithymia": (merge(MALADAPTIVE, F(difficulty_identifying_feelings=P)),
                          F(difficulty_identifying_feelings=P)),
     "plan.avoidance": (merge(MALADAPTIVE, F(deliberate_distancing=P)),
@@ -245,8 +247,13 @@ def test_tas20_during_depression_is_cautioned_whether_given_or_suggested(
         assert "tas20_state_not_trait" in {c.id for c in report.cautions}
     assert "tas20" in {m.id for m in suggested.measures}
     assert "tas20" not in {m.id for m in given.measures}
-    # A TAS-20 of 61 or more alone supports the alexithymia driver, depression or not.
-    assert given.drivers == ["alexithymia"]
+    # During depression a TAS-20 of 61 or more alone does not set the alexithymia driver (it may
+    # reflect the state); outside depression it does, and interview signs count either way.
+    assert given.drivers == []
+    assert run_case(measures={"tas20_total": 66}).drivers == ["alexithymia"]
+    signs = run_case(findings={"depression": P, "difficulty_identifying_feelings": P},
+                     measures={"tas20_total": 66})
+    assert signs.drivers == ["alexithymia"]
 
 
 def test_pushing_while_the_client_needs_defenses_is_critical(run_case: Callable[..., Report]) -> None:

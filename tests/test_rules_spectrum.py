@@ -13,10 +13,19 @@ from engine import Report
 ENDED = {"stressor": "ended"}
 ONGOING = {"timeline": {"stressor": "ongoing"}}
 PERSISTS = {"timeline": {"stressor": "ended", "weeks_since_stressor_ended": 20}}
+CHRONIC = {"timeline": {"stressor": "ongoing", "weeks_since_onset": 60}}
 
 # rule id -> (sections that fire it, near-miss sections that do not)
 CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    "timeline.situation_ongoing": (ONGOING, {"timeline": {"stressor": "none"}}),
+    "timeline.situation_ongoing": (ONGOING, {"timeline": {"stressor": "ongoing", "weeks_since_onset": 26}}),
+    "timeline.chronic_course": ({"timeline": {"stressor": "ongoing", "weeks_since_onset": 26}},
+                                {"timeline": {"stressor": "ongoing", "weeks_since_onset": 25}}),
+    "timeline.chronic_but_confined": (
+        {**CHRONIC, "criteria": {"situation_specific": "yes", "reconnects_when_safe": "yes"}},
+        {**CHRONIC, "criteria": {"situation_specific": "yes", "reconnects_when_safe": "partly"}}),
+    "timeline.chronic_ingrained": (
+        {**CHRONIC, "criteria": {"situation_specific": "yes"}},
+        {**CHRONIC, "criteria": {"situation_specific": "yes", "reconnects_when_safe": "yes"}}),
     "timeline.situation_recently_ended": (
         {"timeline": {**ENDED, "weeks_since_stressor_ended": 11}},
         {"timeline": {**ENDED, "weeks_since_stressor_ended": 12}}),
@@ -59,10 +68,10 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                                          {"findings": {"confused_by_absent_feelings": "absent"}}),
     "sign.cannot_use_feelings": ({"findings": {"cannot_use_feelings_to_decide": "present"}},
                                  {"findings": {"cannot_use_feelings_to_decide": "absent"}}),
-    "sign.grief_unprocessed": ({"findings": {"grief_unprocessed": "present"}},
-                               {"findings": {"declines_comfort": "present"}}),
-    "sign.declines_comfort": ({"findings": {"declines_comfort": "present"}},
-                              {"findings": {"grief_unprocessed": "present"}}),
+    "sign.grief_unprocessed": ({**PERSISTS, "findings": {"grief_unprocessed": "present"}},
+                               {**ONGOING, "findings": {"grief_unprocessed": "present"}}),
+    "sign.declines_comfort": ({**PERSISTS, "findings": {"declines_comfort": "present"}},
+                              {**ONGOING, "findings": {"declines_comfort": "present"}}),
     "spectrum.adaptive": (
         {**ONGOING, "criteria": {"situation_specific": "yes"}},
         {**ONGOING, "criteria": {"situation_specific": "yes", "reconnects_when_safe": "no"}}),
@@ -79,7 +88,7 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {**ONGOING, "criteria": {"relationships_intact": "no"}},
         {**PERSISTS, "criteria": {"relationships_intact": "no"}}),
     "spectrum.at_risk.outlasts_situation": (
-        PERSISTS, {**PERSISTS, "findings": {"numbness": "present"}}),
+        PERSISTS, {**PERSISTS, "criteria": {"reconnects_when_safe": "yes"}}),
     "spectrum.at_risk.signs_timing_unclear": (
         {"findings": {"numbness": "present"}}, {**ONGOING, "findings": {"numbness": "present"}}),
     "spectrum.at_risk.markers_fail_timing_unclear": (
@@ -89,7 +98,10 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         "criteria": {"situation_specific": "yes"}}),
     "inconsistency.relationships_intact_but_partner_shut_out": (
         {"criteria": {"relationships_intact": "yes"}, "findings": {"partner_feels_shut_out": "present"}},
-        {"criteria": {"relationships_intact": "no"}, "findings": {"partner_feels_shut_out": "present"}}),
+        {"timeline": {"precipitant": "separation"}, "criteria": {"relationships_intact": "yes"},
+         "findings": {"partner_feels_shut_out": "present"}}),
+    "context.separation": ({"timeline": {"precipitant": "separation"}},
+                           {"timeline": {"precipitant": "bereavement"}}),
     "inconsistency.reconnects_but_inaccessible_when_safe": (
         {"criteria": {"reconnects_when_safe": "yes", "emotions_accessible_when_safe": "no"}},
         {"criteria": {"reconnects_when_safe": "yes", "emotions_accessible_when_safe": "partly"}}),
