@@ -8,8 +8,9 @@ an omitted or `unknown` answer is simply absent from `Case.answers`.
 from __future__ import annotations
 
 import json
+import reprlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +32,7 @@ _SINGULAR = {
     "measures": "measure",
 }
 NOTES_MAX = 10_000
+CASE_FILE_MAX_BYTES = 1_000_000  # the same as the app's upload limit (.streamlit/config.toml)
 CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$"
 
 Answer = str | int
@@ -40,11 +42,11 @@ Answer = str | int
 class Case:
     """A validated case: the known answers by question id, plus the file's own fields."""
 
-    answers: Mapping[str, Answer]
+    answers: Mapping[str, Answer] = field(repr=False)
     subject: str
-    case_id: str | None = None
-    notes: str | None = None
-    raw: Mapping[str, Any] | None = None
+    case_id: str | None = field(default=None, repr=False)
+    notes: str | None = field(default=None, repr=False)
+    raw: Mapping[str, Any] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The case as given (omitted answers stay omitted), for saving and round trips."""
@@ -74,12 +76,23 @@ def _case_model(kb: KnowledgeBase) -> type[BaseModel]:
     return create_model(
         "CaseFile",
         __config__=strict,
-        schema_version=(Literal[1], ...),
+        schema_version=(int, Field(strict=True, ge=1, le=1)),
         case_id=(str | None, Field(default=None, pattern=CASE_ID_PATTERN)),
         subject=(subject_type, default_subject),
         notes=(str | None, Field(default=None, max_length=NOTES_MAX)),
         **sections,
     )
+
+
+_SHORT = reprlib.Repr()  # keyword arguments only from Python 3.12
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 60, 60, 40
+
+
+def _short(value: object) -> str:
+    """A bounded repr for error messages: an input can be huge (or deeply nested)."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return _SHORT.repr(value)
+    return f"a {type(value).__name__}"
 
 
 def _message(err: ErrorDetails, kb: KnowledgeBase) -> Problem:
@@ -88,6 +101,10 @@ def _message(err: ErrorDetails, kb: KnowledgeBase) -> Problem:
     kind = err["type"]
     ctx = err.get("ctx", {})
     given = err.get("input")
+    if loc == ["schema_version"]:
+        if kind == "missing":
+            return Problem(where, "is required: schema_version: 1")
+        return Problem(where, f"must be 1, the case file version (got {_short(given)})")
     if kind == "extra_forbidden":
         if len(loc) == 2 and loc[0] in ANSWER_SECTIONS:
             known = [q.id for q in kb.questions_in(loc[0])]
@@ -99,19 +116,23 @@ def _message(err: ErrorDetails, kb: KnowledgeBase) -> Problem:
                               f"(allowed: {allowed})")
     if kind == "literal_error":
         expected = ctx.get("expected", "")
-        return Problem(where, f"must be one of {expected} (got {given!r})")
+        return Problem(where, f"must be one of {expected} (got {_short(given)})")
     if kind in ("greater_than_equal", "less_than_equal", "int_type", "int_parsing", "int_from_float"):
         q = kb.questions.get(loc[-1])
         if q is not None and q.kind == "integer":
             upper = f" to {q.maximum}" if q.maximum is not None else " or more"
-            return Problem(where, f"must be a whole number from {q.minimum}{upper} (got {given!r})")
+            hint = "; leave it out when unknown" if isinstance(given, str) else ""
+            return Problem(where, f"must be a whole number from {q.minimum}{upper} "
+                                  f"(got {_short(given)}){hint}")
     if kind == "missing":
         return Problem(where, "is required")
     if kind == "model_type" or kind == "dict_type":
         return Problem(where, f"must be a mapping of answers (got {type(given).__name__})")
-    if kind == "string_pattern_mismatch" and loc == ["case_id"]:
+    if loc == ["case_id"]:
         return Problem(where, "must be a short pseudonymous code (letters, digits, . _ -; "
-                              "at most 40 characters), never a name")
+                              "at most 40 characters; quote it if it looks like a number), never a name")
+    if loc == ["notes"] and kind in ("string_type", "string_too_long"):
+        return Problem(where, f"must be text of at most {NOTES_MAX} characters (quote it in YAML)")
     return Problem(where, err["msg"])
 
 
@@ -171,11 +192,20 @@ def parse_case(data: Any, kb: KnowledgeBase | None = None) -> Case:
     )
 
 
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"key {key!r} is given twice")
+        out[key] = value
+    return out
+
+
 def parse_text(text: str, kb: KnowledgeBase | None = None, name: str = "case") -> Case:
     """Parse JSON or YAML text (JSON is YAML, but JSON errors read better) into a Case."""
     stripped = text.lstrip()
     try:
-        data = json.loads(text) if stripped.startswith("{") else loads(text)
+        data = json.loads(text, object_pairs_hook=_json_object) if stripped.startswith("{") else loads(text)
     except json.JSONDecodeError as exc:
         raise CaseError([Problem(f"{name}:{exc.lineno}", f"is not valid JSON: {exc.msg}")]) from None
     except YAMLError as exc:
@@ -183,17 +213,39 @@ def parse_text(text: str, kb: KnowledgeBase | None = None, name: str = "case") -
         line = f":{mark.line + 1}" if mark is not None else ""
         raise CaseError([Problem(f"{name}{line}",
                                  f"is not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
-    return parse_case(data, kb)
+    except RecursionError:
+        raise CaseError([Problem(name, "is nested too deeply to be a case file")]) from None
+    except ValueError as exc:  # a number with thousands of digits, or a JSON key given twice
+        reason = "a number is too long" if "digits" in str(exc) else _SHORT.repr(str(exc))
+        raise CaseError([Problem(name, f"cannot be read: {reason}")]) from None
+    if data is None:
+        raise CaseError([Problem(name, "is empty; a case file needs at least schema_version: 1")])
+    try:
+        return parse_case(data, kb)
+    except RecursionError:
+        raise CaseError([Problem(name, "is nested too deeply to be a case file")]) from None
+
+
+def read_text_limited(stream: Any, name: str) -> str:
+    """Read a case file's bytes (at most CASE_FILE_MAX_BYTES) and decode them as UTF-8."""
+    raw = stream.read(CASE_FILE_MAX_BYTES + 1)
+    if len(raw) > CASE_FILE_MAX_BYTES:
+        raise CaseError([Problem(name, f"is larger than {CASE_FILE_MAX_BYTES // 1000} KB; "
+                                       "a case file is a few KB")])
+    try:
+        return str(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise CaseError([Problem(name, f"is not UTF-8 text (byte {exc.start})")]) from None
 
 
 def read_case(path: Path | str, kb: KnowledgeBase | None = None) -> Case:
     """Read and validate a case file (.json, .yaml or .yml)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise CaseError([Problem(str(p), f"cannot be read: {reason}")]) from None
+        with p.open("rb") as stream:
+            text = read_text_limited(stream, p.name)
+    except OSError as exc:
+        raise CaseError([Problem(str(p), f"cannot be read: {exc.strerror or exc}")]) from None
     return parse_text(text, kb, name=p.name)
 
 

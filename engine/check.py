@@ -42,7 +42,8 @@ def _answers_satisfiable(kb: KnowledgeBase, rule: Rule) -> str | None:
             low, high = kb.bounds(cond)
             prev_range = domains.get(q.id)
             lo0, hi0 = (prev_range if isinstance(prev_range, tuple)
-                        else (float(q.minimum or 0), float(q.maximum or float("inf"))))
+                        else (float(q.minimum if q.minimum is not None else 0),
+                              float(q.maximum if q.maximum is not None else float("inf"))))
             domains[q.id] = (max(lo0, low), min(hi0, high))
     for qid, dom in domains.items():
         if (isinstance(dom, set) and not dom) or (isinstance(dom, tuple) and dom[0] > dom[1]):

@@ -7,14 +7,17 @@ Exit codes: 0 ok; 1 the check found problems; 2 the case (or the command line) i
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from engine.assessment import assess
 from engine.bench import run_bench
-from engine.case import Case, parse_text, read_case
+from engine.case import Case, parse_text, read_case, read_text_limited
 from engine.check import check
 from engine.errors import CaseError, KnowledgeBaseError, Problem
 from engine.explain import resolve
@@ -102,7 +105,9 @@ def _cmd_assess(kb: KnowledgeBase, args: argparse.Namespace) -> int:
 
 
 def _read(kb: KnowledgeBase, name: str) -> Case:
-    return parse_text(sys.stdin.read(), kb, name="stdin") if name == "-" else read_case(name, kb)
+    if name == "-":
+        return parse_text(read_text_limited(sys.stdin.buffer, "stdin"), kb, name="stdin")
+    return read_case(name, kb)
 
 
 def _cmd_explain(kb: KnowledgeBase, args: argparse.Namespace) -> int:
@@ -159,8 +164,14 @@ def _cmd_check(kb: KnowledgeBase, args: argparse.Namespace) -> int:
         vignettes = (f"{coverage.vignettes} vignettes fire {len(coverage.fired)} of "
                      f"{len(kb.rules)} rules")
     path = args.source or source_path()
+    document = None
     if path.is_file():
-        problems.extend(quote_problems(kb, path.read_text(encoding="utf-8")))
+        try:
+            document = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(str(path), f"the source document cannot be read: {exc}"))
+    if document is not None:
+        problems.extend(quote_problems(kb, document))
         quotes = f"quotes checked against {path}"
     else:
         quotes = f"source document not found at {path}; quotes NOT checked"
@@ -175,6 +186,23 @@ def _cmd_check(kb: KnowledgeBase, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
+    for stream in (sys.stdout, sys.stderr):
+        # Reports are UTF-8 whatever the terminal's encoding; never a UnicodeEncodeError.
+        with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+            stream.reconfigure(encoding="utf-8", errors="replace")  # type: ignore[union-attr]
+    try:
+        return _run(argv)
+    except BrokenPipeError:
+        # The reader went away (`... | head`): stop quietly, and keep the exit flush quiet too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except OSError as exc:
+        print(f"Cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         kb = load(args.kb)

@@ -64,17 +64,20 @@ def answer_holds(kb: KnowledgeBase, cond: AnswerIn | AnswerRange, value: Answer)
 
 
 def condition_states(
-    kb: KnowledgeBase, rule: Rule, answers: Mapping[str, Answer], derived: frozenset[str]
+    kb: KnowledgeBase, rule: Rule, answers: Mapping[str, Answer], derived: frozenset[str],
+    open_facts: frozenset[str] = frozenset(),
 ) -> list[ConditionState]:
     """Each condition of a rule (when, then unless) with its status for these answers and facts.
 
-    A derived fact that is absent counts as unmet; an answer that is absent counts as unknown.
+    An answer that is absent counts as unknown. A derived fact that is absent counts as unmet,
+    or as unknown when it is in `open_facts` (answers to open questions could still assert it).
     """
     states: list[ConditionState] = []
     for cond in rule.when:
         text = describe(kb, cond)
         if isinstance(cond, Holds):
-            status = Status.MET if cond.fact in derived else Status.UNMET
+            status = (Status.MET if cond.fact in derived
+                      else Status.UNKNOWN if cond.fact in open_facts else Status.UNMET)
             states.append(ConditionState(text, status, fact=cond.fact))
             continue
         value = answers.get(cond.answer)
@@ -84,6 +87,7 @@ def condition_states(
             status = Status.MET if answer_holds(kb, cond, value) else Status.UNMET
         states.append(ConditionState(text, status, question=cond.answer))
     for ref in rule.unless:
-        status = Status.UNMET if ref in derived else Status.MET
+        status = (Status.UNMET if ref in derived
+                  else Status.UNKNOWN if ref in open_facts else Status.MET)
         states.append(ConditionState(f"not {ref}", status, fact=ref, negated=True))
     return states

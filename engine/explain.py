@@ -16,7 +16,16 @@ from engine.inference import Evaluator, Run
 from engine.kb_loader import KnowledgeBase
 from engine.knowledge import Position
 from engine.report import QuestionOut, Report
-from engine.whatif import CONCLUSION_KINDS, Change, Sweeper, Variant, next_questions, robustness
+from engine.whatif import (
+    CONCLUSION_KINDS,
+    Change,
+    Sweeper,
+    Truth,
+    Variant,
+    next_questions,
+    robustness,
+    three_valued,
+)
 
 # Kinds whose conclusions get a "how"; "why not" is asked of the formulation-level kinds.
 HOW_KINDS = ("spectrum", "driver", "formulation", "origin", "recommendation", "caution",
@@ -81,7 +90,8 @@ def how(kb: KnowledgeBase, run: Run, ref: str) -> dict[str, Any]:
     return {"label": _label(kb, ref), "steps": steps}
 
 
-def _condition(kb: KnowledgeBase, state: ConditionState, case: Case, run: Run, depth: int) -> dict[str, Any]:
+def _condition(kb: KnowledgeBase, state: ConditionState, case: Case, run: Run, depth: int,
+               open_facts: frozenset[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"text": state.text, "status": state.status.value}
     if state.question is not None:
         q = kb.questions[state.question]
@@ -91,20 +101,30 @@ def _condition(kb: KnowledgeBase, state: ConditionState, case: Case, run: Run, d
         out["label"] = ("not: " if state.negated else "") + _label(kb, state.fact)
         if state.status is Status.UNMET and state.negated:
             out["because"] = sorted({f.rule for f in run.trace if state.fact in f.asserted})
-        elif state.status is Status.UNMET and depth < 2:
-            out["unmet_because"] = why_not(kb, case, run, state.fact, depth + 1)
+        elif state.status is not Status.MET and not state.negated and depth < 2:
+            out["unmet_because"] = why_not(kb, case, run, state.fact, depth + 1, open_facts)
     return out
 
 
-def why_not(kb: KnowledgeBase, case: Case, run: Run, ref: str, depth: int = 0) -> list[dict[str, Any]]:
+def open_facts_of(kb: KnowledgeBase, case: Case) -> frozenset[str]:
+    """Derived facts that answers to the open questions could still assert (three-valued)."""
+    partial = three_valued(kb, sorted(kb.rules, key=lambda r: (kb.strata[r.id], r.id)), case.answers)
+    return frozenset(ref for ref, truth in partial.facts.items() if truth is Truth.U)
+
+
+def why_not(kb: KnowledgeBase, case: Case, run: Run, ref: str, depth: int = 0,
+            open_facts: frozenset[str] | None = None) -> list[dict[str, Any]]:
     """For a conclusion not reached: each rule that would reach it, with every condition met,
-    unmet or unknown (not answered). Unmet derived facts are explained two levels down."""
+    unmet, or unknown (an unanswered question, or a fact open questions could still give).
+    Derived facts not met are explained two levels down."""
+    if open_facts is None:
+        open_facts = open_facts_of(kb, case)
     out = []
     for rule in kb.asserters(ref):
-        states = condition_states(kb, rule, case.answers, run.derived)
+        states = condition_states(kb, rule, case.answers, run.derived, open_facts)
         out.append({
             "rule": rule.id, "title": rule.title, "explanation": rule.explanation,
-            "conditions": [_condition(kb, s, case, run, depth) for s in states],
+            "conditions": [_condition(kb, s, case, run, depth, open_facts) for s in states],
         })
     return out
 
@@ -125,6 +145,7 @@ def explanations(kb: KnowledgeBase, case: Case, run: Run, report: Report,
                  pairs: bool = False) -> tuple[dict[str, Any], list[QuestionOut]]:
     """All explanations of one assessment, JSON-ready, and the ranked open questions."""
     reached = sorted(r for r in run.derived if r.partition(".")[0] in HOW_KINDS)
+    open_facts = open_facts_of(kb, case)
     why = {}
     against = {}
     for kind in CONCLUSION_KINDS:
@@ -132,7 +153,7 @@ def explanations(kb: KnowledgeBase, case: Case, run: Run, report: Report,
             ref = f"{kind}.{ident}"
             if ref in run.derived:
                 continue
-            why[ref] = why_not(kb, case, run, ref)
+            why[ref] = why_not(kb, case, run, ref, open_facts=open_facts)
             if isinstance(entry, Position):
                 evidence = (*report.spectrum.evidence_for, *report.spectrum.against)
                 against[ref] = [e.model_dump() for e in evidence if e.direction in entry.evidence_against]
@@ -164,9 +185,10 @@ def add_explanations(report: Report, case: Case, evaluator: Evaluator, run: Run 
 
 
 def resolve(kb: KnowledgeBase, name: str) -> str | None:
-    """A conclusion ref from 'kind.id' or a bare id ('adaptive', 'alexithymia'), or None."""
+    """A conclusion ref (spectrum, driver, formulation, origin) from 'kind.id' or a bare id
+    ('adaptive', 'alexithymia'), or None."""
     if "." in name:
         kind, _, ident = name.partition(".")
-        return name if ident in kb.catalogue.get(kind, {}) else None
+        return name if kind in CONCLUSION_KINDS and ident in kb.catalogue[kind] else None
     matches = [f"{k}.{name}" for k in CONCLUSION_KINDS if name in kb.catalogue[k]]
     return matches[0] if len(matches) == 1 else None

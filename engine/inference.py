@@ -121,13 +121,22 @@ class TracingEngine(KnowledgeEngine):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__()
         self.firings: list[Firing] = []
-        self._deffacts: list[Any] | None = None
+
+    # experta finds rules and deffacts with inspect.getmembers(self), which binds every
+    # class-level Rule to the instance (Rule.__get__ sets _wrapped_self, and .ke is set too):
+    # the class, shared by all sessions, would then keep the last engine and its case's facts
+    # alive. The rules are read from the class unbound instead (the matcher copies them), and
+    # the initial fact is declared by the evaluation itself.
+    def get_rules(self) -> list[Any]:
+        """The compiled rules (of this class and its bases), unbound."""
+        rules: dict[str, Any] = {}
+        for cls in reversed(type(self).__mro__):
+            rules.update((k, v) for k, v in vars(cls).items() if isinstance(v, ExpertaRule))
+        return list(rules.values())
 
     def get_deffacts(self) -> list[Any]:
-        """experta looks the deffacts up by introspection at every reset; they never change."""
-        if self._deffacts is None:
-            self._deffacts = super().get_deffacts()
-        return self._deffacts
+        """None: each evaluation declares the initial fact with the answers."""
+        return []
 
     def record(self, firing: Firing) -> None:
         """Remember a firing of this evaluation."""
@@ -177,7 +186,7 @@ class Evaluator:
             engine.firings = []
             # Declared in sorted order so the order of answers in a file cannot change the run;
             # in one call, so experta updates its agenda once rather than once per answer.
-            engine.declare(*(answer_fact(qid, v=answers[qid]) for qid in sorted(answers)))
+            engine.declare(InitialFact(), *(answer_fact(qid, v=answers[qid]) for qid in sorted(answers)))
             engine.run()
             firings = engine.firings
             engine.firings = []

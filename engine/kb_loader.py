@@ -113,6 +113,8 @@ def _read_yaml(path: Path, root: Path, problems: list[Problem]) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f"{rel}:{mark.line + 1}" if mark is not None else rel
         problems.append(Problem(where, f"is not valid YAML: {getattr(exc, 'problem', exc)}"))
+    except (RecursionError, ValueError) as exc:  # absurd nesting, or a number of 4300+ digits
+        problems.append(Problem(rel, f"cannot be read: {type(exc).__name__}"))
     return None
 
 
@@ -166,7 +168,10 @@ def load(directory: Path | str = DEFAULT_DIR) -> KnowledgeBase:
     for path in files:
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(b"\0")
-        digest.update(path.read_bytes())
+        try:
+            digest.update(path.read_bytes())
+        except OSError as exc:
+            raise KnowledgeBaseError([Problem(_rel(path, root), f"cannot be read: {exc.strerror}")]) from None
         digest.update(b"\0")
 
     def doc(name: str) -> tuple[Any, str]:

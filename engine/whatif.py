@@ -13,12 +13,16 @@ from functools import cache
 from itertools import combinations
 
 from engine.case import Answer
+from engine.conditions import answer_holds
 from engine.generated import Evaluate, generated_evaluator
 from engine.kb_loader import KnowledgeBase
 from engine.knowledge import UNKNOWN, AnswerIn, AnswerRange, Holds, Rule
 
 # The conclusions an answer can change (the formulation; recommendations follow from them).
 CONCLUSION_KINDS = ("spectrum", "driver", "formulation", "origin")
+# Everything a report shows that an answer could change: the conclusions and the advice.
+REPORTED_KINDS = (*CONCLUSION_KINDS, "recommendation", "caution", "reflection", "measure",
+                  "interpretation", "inconsistency")
 Answers = Mapping[str, Answer]
 Conclusions = dict[str, frozenset[str]]
 
@@ -214,10 +218,7 @@ def three_valued(kb: KnowledgeBase, rules: Iterable[Rule], answers: Answers) -> 
             open_requires = all(other not in answers or answers[other] in allowed
                                 for other, allowed in q.requires.items())
             return Truth.U if open_requires else Truth.F
-        if isinstance(cond, AnswerIn):
-            return Truth.T if value in cond.is_in else Truth.F
-        low, high = kb.bounds(cond)
-        return Truth.T if isinstance(value, int) and low <= value <= high else Truth.F
+        return Truth.T if answer_holds(kb, cond, value) else Truth.F
 
     for rule in rules:
         parts = [facts.get(c.fact, Truth.F) if isinstance(c, Holds) else answer_truth(c) for c in rule.when]
@@ -246,9 +247,9 @@ class Cone:
 
 @cache
 def _fact_cones(kb: KnowledgeBase) -> dict[str, Cone]:
-    """For each conclusion ref, the rules that can contribute to it and the facts they read."""
+    """For each reported ref, the rules that can contribute to it and the facts they read."""
     out: dict[str, Cone] = {}
-    for kind in CONCLUSION_KINDS:
+    for kind in REPORTED_KINDS:
         for ident in kb.catalogue[kind]:
             target = f"{kind}.{ident}"
             rules: set[str] = set()
@@ -288,24 +289,26 @@ def _readers(kb: KnowledgeBase) -> dict[str, frozenset[str]]:
 
 
 def open_conclusions(kb: KnowledgeBase, partial: Partial) -> list[str]:
-    """Conclusion refs that some answers to the open questions could still change."""
+    """Reported refs (conclusions and advice) that answers to the open questions could change."""
     refs = []
     positions = [f"spectrum.{p}" for p in kb.catalogue["spectrum"]]
     if any(partial.fact(p) is Truth.U for p in positions):
         refs.append("spectrum")
-    for kind in CONCLUSION_KINDS[1:]:
+    for kind in REPORTED_KINDS[1:]:
         refs.extend(f"{kind}.{i}" for i in kb.catalogue[kind] if partial.fact(f"{kind}.{i}") is Truth.U)
     return refs
 
 
 def next_questions(kb: KnowledgeBase, answers: Answers) -> list[tuple[str, list[str]]]:
-    """Unanswered questions with the conclusions their answer could change, most useful first.
+    """Unanswered questions with what their answer could change, most useful first.
 
-    A question could change a conclusion when it is read by an undecided rule that can
-    contribute to an undecided conclusion. Questions that could change the spectrum position
-    come first, then by how many conclusions they could change, then in catalogue order. A
-    question with nothing it could change is not needed: no answer to it, whatever the other
-    open questions turn out to be, changes any conclusion.
+    A question could change a reported item (a conclusion, or advice: a recommendation,
+    caution, reflection, measure, reading or inconsistency) when it is read by an undecided
+    rule that can contribute to that item while it is undecided. Questions that could change
+    the spectrum position come first, then by how many conclusions, then in catalogue order
+    (the source's order of assessment); questions that change advice only come after, by how
+    many items. A question with nothing it could change is not needed: no
+    answer to it, whatever the other open questions turn out to be, changes anything reported.
     """
     partial = three_valued(kb, sorted(kb.rules, key=lambda r: (kb.strata[r.id], r.id)), answers)
     targets = []
@@ -321,7 +324,15 @@ def next_questions(kb: KnowledgeBase, answers: Answers) -> list[tuple[str, list[
         reading = readers.get(qid, frozenset())
         could = [ref for ref, rules in targets if reading & rules]
         ranked.append((qid, could))
-    ranked.sort(key=lambda item: ("spectrum" not in item[1], -len(item[1]), order[item[0]]))
+    def rank(item: tuple[str, list[str]]) -> tuple[bool, int, int, int]:
+        qid, could = item
+        conclusions = sum(ref == "spectrum" or ref.partition(".")[0] in CONCLUSION_KINDS for ref in could)
+        # Among questions that move conclusions, the catalogue's (the source's assessment)
+        # order decides; advice counts only rank the questions that change advice alone.
+        advice = len(could) if conclusions == 0 else 0
+        return ("spectrum" not in could, -conclusions, -advice, order[qid])
+
+    ranked.sort(key=rank)
     return ranked
 
 

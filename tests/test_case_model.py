@@ -47,7 +47,8 @@ def test_out_of_range_score_names_field_and_range(kb: KnowledgeBase) -> None:
 
 def test_wrong_type_for_score(kb: KnowledgeBase) -> None:
     lines = problems_of({"schema_version": 1, "measures": {"ders18_total": "high"}}, kb)
-    assert lines == ["measures.ders18_total: must be a whole number from 18 to 90 (got 'high')"]
+    assert lines == ["measures.ders18_total: must be a whole number from 18 to 90 (got 'high'); "
+                     "leave it out when unknown"]
 
 
 def test_bad_option_lists_allowed_values(kb: KnowledgeBase) -> None:
@@ -72,8 +73,8 @@ def test_several_problems_one_line_each(kb: KnowledgeBase) -> None:
 
 
 def test_schema_version_and_top_level_fields(kb: KnowledgeBase) -> None:
-    assert problems_of({"schema_version": 2}, kb) == ["schema_version: must be one of 1 (got 2)"]
-    assert problems_of({}, kb) == ["schema_version: is required"]
+    assert problems_of({"schema_version": 2}, kb) == ["schema_version: must be 1, the case file version (got 2)"]
+    assert problems_of({}, kb) == ["schema_version: is required: schema_version: 1"]
     (line,) = problems_of({"schema_version": 1, "finding": {}}, kb)
     assert line.startswith("finding: unknown field; did you mean findings?")
 

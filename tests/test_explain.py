@@ -16,7 +16,7 @@ from engine.conditions import Status, condition_states
 from engine.generated import generated_evaluator
 from engine.inference import Evaluator
 from engine.vignettes import default_vignettes
-from engine.whatif import Sweeper, conclusions_of, domain, next_questions, with_answer
+from engine.whatif import REPORTED_KINDS, Sweeper, conclusions_of, domain, next_questions, with_answer
 from tests.strategies import case_dicts
 
 KB = default_knowledge_base()
@@ -203,9 +203,16 @@ def test_a_question_marked_not_needed_changes_nothing(data: dict[str, Any], more
     results = set()
     for value in [None, *domain(KB, qid)]:
         answers = with_answer(KB, filled, qid, value) if answerable else filled
-        c = conclusions_of(evaluate(answers)[0])
-        results.add(tuple(sorted((k, tuple(sorted(v))) for k, v in c.items())))
+        derived = evaluate(answers)[0]
+        # Not the conclusions only: nothing the report shows may change (advice included).
+        results.add(frozenset(r for r in derived if r.partition(".")[0] in REPORTED_KINDS))
     assert len(results) == 1, qid
+
+
+def test_a_question_that_only_changes_advice_is_needed() -> None:
+    # Pushing for expression changes no conclusion but adds a caution and a reflection.
+    ranked = dict(next_questions(KB, parse_case({"schema_version": 1}, KB).answers))
+    assert "caution.forcing_expression_backfires" in ranked["therapist_pushing_expression"]
 
 
 # ---- the command line --------------------------------------------------------------------

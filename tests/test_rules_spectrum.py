@@ -100,6 +100,9 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"criteria": {"relationships_intact": "yes"}, "findings": {"partner_feels_shut_out": "present"}},
         {"timeline": {"precipitant": "separation"}, "criteria": {"relationships_intact": "yes"},
          "findings": {"partner_feels_shut_out": "present"}}),
+    "inconsistency.precipitant_but_no_stressor": (
+        {"timeline": {"precipitant": "bereavement", "stressor": "none"}},
+        {"timeline": {"precipitant": "none_identified", "stressor": "none"}}),
     "context.separation": ({"timeline": {"precipitant": "separation"}},
                            {"timeline": {"precipitant": "bereavement"}}),
     "inconsistency.reconnects_but_inaccessible_when_safe": (

@@ -7,6 +7,8 @@ answers stay as they were.
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from engine import CaseError, KnowledgeBase, default_knowledge_base, parse_text
@@ -14,6 +16,8 @@ from ui.downloads import case_downloads, report_downloads
 from ui.state import CLIENT, SELF, Workspace, build_case, evaluate, load_case, session, workspace
 from ui.views import case_line, md_text, problems_box
 from ui.widgets import sync
+
+log = logging.getLogger(__name__)
 
 PAGE_TITLE = "Case file and report"
 WORKSPACES = {CLIENT: "The client assessment", SELF: "My self-check"}
@@ -48,7 +52,11 @@ def _uploaded(ws_name: str, key: str) -> None:
     upload = session().get(key)
     if upload is None:
         return
-    read_upload(ws, default_knowledge_base(), upload.name, upload.getvalue())
+    try:
+        read_upload(ws, default_knowledge_base(), upload.name, upload.getvalue())
+    except Exception as exc:  # a widget callback runs outside app.py's guard: never a traceback
+        log.error("upload could not be read: %s", type(exc).__name__)  # the type only, no content
+        ws.message = ("error", [f"{upload.name}: could not be read as a case file"])
 
 
 def render() -> None:

@@ -239,7 +239,9 @@ def stability_note(kb: KnowledgeBase, report: Report, subject: str) -> None:
                  if p != report.spectrum.position]
         text = "Provisional: open answers could still move the position"
         if reach:
-            text += f" (it could become: {', '.join(reach)})"
+            found = "it could become" if robust.get("exhaustive", True) else (
+                "a partial search found it could become")
+            text += f" ({found}: {', '.join(reach)})"
         if pivotal:
             more = f"; and {len(pivotal) - PIVOTAL_SHOWN} more" if len(pivotal) > PIVOTAL_SHOWN else ""
             text += (". Questions that could move it: "
