@@ -73,7 +73,8 @@ def test_several_problems_one_line_each(kb: KnowledgeBase) -> None:
 
 
 def test_schema_version_and_top_level_fields(kb: KnowledgeBase) -> None:
-    assert problems_of({"schema_version": 2}, kb) == ["schema_version: must be 1, the case file version (got 2)"]
+    assert problems_of({"schema_version": 2}, kb) == [
+        "schema_version: must be 1, the case file version (got 2)"]
     assert problems_of({}, kb) == ["schema_version: is required: schema_version: 1"]
     (line,) = problems_of({"schema_version": 1, "finding": {}}, kb)
     assert line.startswith("finding: unknown field; did you mean findings?")
