@@ -54,16 +54,6 @@ def conclusions_of(derived: Iterable[str]) -> Conclusions:
     return {k: frozenset(v) for k, v in out.items()}
 
 
-def differences(before: Conclusions, after: Conclusions) -> list[str]:
-    """Conclusion refs that differ: 'spectrum' for the position, 'kind.id' for set members."""
-    out = []
-    if before["spectrum"] != after["spectrum"]:
-        out.append("spectrum")
-    for kind in CONCLUSION_KINDS[1:]:
-        out.extend(f"{kind}.{i}" for i in sorted(before[kind] ^ after[kind]))
-    return out
-
-
 @cache
 def domain(kb: KnowledgeBase, qid: str) -> tuple[Answer, ...]:
     """Representative known values of a question: every option, or every threshold's sides."""

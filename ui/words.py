@@ -76,14 +76,6 @@ def question_label(kb: KnowledgeBase, qid: str, subject: str | None = None) -> s
     return q.wording(subject) if q is not None else qid
 
 
-def answer_words(kb: KnowledgeBase, qid: str, value: object, subject: str | None = None) -> str:
-    """'prompt: answer' for one answer."""
-    q = kb.questions.get(qid)
-    if q is None:
-        return f"{qid} = {value}"
-    return f"{q.wording(subject)} {option_label(q, value)}"
-
-
 def fact_words(kb: KnowledgeBase, fact: str, subject: str | None = None) -> str:
     """A fact as written in the engine's trace ('q = v', 'kind.id' or 'not kind.id') in words."""
     if " = " in fact:
