@@ -24,8 +24,8 @@ from engine.explain import resolve
 from engine.explain_text import explanation_text
 from engine.inference import Evaluator
 from engine.kb_loader import DEFAULT_DIR, KnowledgeBase, load
-from engine.render import render_html, render_markdown, render_pdf
-from engine.report import EngineError, Report
+from engine.render import render_bytes
+from engine.report import EngineError
 from engine.sources import SOURCE_ENV, quote_problems, source_path
 from engine.suggest import nearest
 from engine.whatif import CONCLUSION_KINDS
@@ -61,19 +61,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def render_report(report: Report, fmt: str, kb: KnowledgeBase | None = None,
-                  notes: str | None = None) -> str | bytes:
-    """A report in the requested format: text, or bytes for pdf. JSON is the report alone;
-    the other formats also show the case notes (escaped)."""
-    if fmt == "markdown":
-        return render_markdown(report, kb, notes=notes)
-    if fmt == "html":
-        return render_html(report, kb, notes=notes)
-    if fmt == "pdf":
-        return render_pdf(report, kb, notes=notes)
-    return json.dumps(report.to_json_dict(), indent=2, ensure_ascii=False) + "\n"
-
-
 def _cmd_assess(kb: KnowledgeBase, args: argparse.Namespace) -> int:
     if args.format == "pdf" and args.output is None and sys.stdout.isatty():
         print("Refusing to write a PDF to the terminal: give -o FILE or redirect stdout.",
@@ -82,21 +69,20 @@ def _cmd_assess(kb: KnowledgeBase, args: argparse.Namespace) -> int:
     case = _read(kb, args.case)
     try:
         report = assess(case, Evaluator(kb), explain=True, pairs=args.format == "json")
-        out = render_report(report, args.format, kb, case.notes)
+        # JSON is the report alone; the other formats also show the case notes (escaped).
+        data = (json.dumps(report.to_json_dict(), indent=2, ensure_ascii=False).encode() + b"\n"
+                if args.format == "json" else render_bytes(report, args.format, kb, notes=case.notes))
     except OSError as exc:  # e.g. WeasyPrint cannot load pango
         hint = (" The PDF needs pango (Debian: libpango-1.0-0 libpangoft2-1.0-0; see "
                 "scripts/setup.sh)." if args.format == "pdf" else "")
         print(f"Cannot render the {args.format} report: {exc}.{hint}", file=sys.stderr)
         return EXIT_INVALID
-    data = out.encode("utf-8") if isinstance(out, str) else out
     if args.output:
         try:
             args.output.write_bytes(data)
         except OSError as exc:
             print(f"Cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_INVALID
-    elif isinstance(out, str):
-        sys.stdout.write(out)
     else:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)

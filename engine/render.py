@@ -19,7 +19,7 @@ from typing import Any, Literal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from engine.kb_loader import KnowledgeBase, default_knowledge_base
-from engine.report import RecommendationOut, Report
+from engine.report import RecommendationOut, Report, rules_by_fact
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 NOTICE = (
@@ -94,12 +94,7 @@ def _by_approach(report: Report, kb: KnowledgeBase) -> list[tuple[str, list[Reco
 def _context(report: Report, kb: KnowledgeBase | None, notes: str | None,
              generated: date | None) -> dict[str, Any]:
     kb = kb or default_knowledge_base()
-    because: dict[str, list[str]] = {}
-    for step in report.trace:
-        for ref in step.asserted:
-            rules = because.setdefault(ref, [])
-            if step.rule not in rules:
-                rules.append(step.rule)
+    because = rules_by_fact(report.trace)
     subject_q = kb.questions.get("subject")
     subject = subject_q.option_labels.get(report.subject, report.subject) if subject_q else report.subject
     clean_notes = _clean(notes) if notes and notes.strip() else None

@@ -7,7 +7,8 @@ same report, byte for byte.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -174,12 +175,22 @@ class EngineError(ProblemsError):
     """The knowledge base produced something the report contract forbids (a knowledge-base bug)."""
 
 
-def _because(run: Run) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = defaultdict(list)
-    for firing in run.trace:
-        for ref in firing.asserted:
-            if firing.rule not in out[ref]:
-                out[ref].append(firing.rule)
+class _Step(Protocol):
+    """A rule firing as the run (Firing) and the report (TraceStep) both record it."""
+
+    @property
+    def rule(self) -> str: ...
+
+    @property
+    def asserted(self) -> Sequence[str]: ...
+
+
+def rules_by_fact(steps: Iterable[_Step]) -> dict[str, list[str]]:
+    """For each asserted fact, the ids of the rules that asserted it, sorted."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for step in steps:
+        for ref in step.asserted:
+            out[ref].add(step.rule)
     return {ref: sorted(rules) for ref, rules in out.items()}
 
 
@@ -190,7 +201,7 @@ def _ids(run: Run, kind: str) -> list[str]:
 
 def build_report(kb: KnowledgeBase, case: Case, run: Run) -> Report:
     """Turn one evaluation's run into the report contract."""
-    because = _because(run)
+    because = rules_by_fact(run.trace)
     rules = {r.id: r for r in kb.rules}
 
     positions = _ids(run, "spectrum")
