@@ -8,6 +8,7 @@ from the generated evaluator (`engine.whatif`). Property tests keep all three in
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from engine.case import Answer, Case
@@ -15,7 +16,7 @@ from engine.conditions import ConditionState, Status, condition_states
 from engine.inference import Evaluator, Run
 from engine.kb_loader import KnowledgeBase
 from engine.knowledge import Position
-from engine.report import QuestionOut, Report
+from engine.report import QuestionOut, Report, TracedStep
 from engine.whatif import (
     CONCLUSION_KINDS,
     Change,
@@ -59,11 +60,11 @@ def used_text(kb: KnowledgeBase, used: str) -> str:
     return _label(kb, used)
 
 
-def how(kb: KnowledgeBase, run: Run, ref: str) -> dict[str, Any]:
+def how(kb: KnowledgeBase, trace: Sequence[TracedStep], ref: str) -> dict[str, Any]:
     """The proof of a reached conclusion: the firings that asserted it, then (deeper) the
-    firings behind each derived fact they used."""
+    firings behind each derived fact they used. Works on a run's trace or a report's."""
     by_fact: dict[str, list[int]] = defaultdict(list)
-    for i, firing in enumerate(run.trace):
+    for i, firing in enumerate(trace):
         for asserted in firing.asserted:
             by_fact[asserted].append(i)
     rules = {r.id: r for r in kb.rules}
@@ -75,7 +76,7 @@ def how(kb: KnowledgeBase, run: Run, ref: str) -> dict[str, Any]:
             if i in shown:
                 continue
             shown.add(i)
-            firing = run.trace[i]
+            firing = trace[i]
             rule = rules[firing.rule]
             steps.append({
                 "rule": rule.id, "title": rule.title, "explanation": rule.explanation,
@@ -167,7 +168,7 @@ def explanations(kb: KnowledgeBase, case: Case, run: Run, report: Report,
         for qid, could in next_questions(kb, case.answers)
     ]
     return {
-        "how": {ref: how(kb, run, ref) for ref in reached},
+        "how": {ref: how(kb, run.trace, ref) for ref in reached},
         "why_not": why,
         "evidence_against": against,
         "what_would_change": what,

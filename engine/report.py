@@ -175,17 +175,20 @@ class EngineError(ProblemsError):
     """The knowledge base produced something the report contract forbids (a knowledge-base bug)."""
 
 
-class _Step(Protocol):
+class TracedStep(Protocol):
     """A rule firing as the run (Firing) and the report (TraceStep) both record it."""
 
     @property
     def rule(self) -> str: ...
 
     @property
+    def used(self) -> Sequence[str]: ...
+
+    @property
     def asserted(self) -> Sequence[str]: ...
 
 
-def rules_by_fact(steps: Iterable[_Step]) -> dict[str, list[str]]:
+def rules_by_fact(steps: Iterable[TracedStep]) -> dict[str, list[str]]:
     """For each asserted fact, the ids of the rules that asserted it, sorted."""
     out: dict[str, set[str]] = defaultdict(set)
     for step in steps:

@@ -584,3 +584,23 @@ def test_report_downloads_carry_the_escaped_notes_in_every_format(kb: KnowledgeB
     assert b"&lt;b&gt;note&lt;/b&gt; &amp; more" in built["HTML"]
     assert b"<b>note</b>" not in built["HTML"] and b"<b>note</b>" not in built["Markdown"]
     assert built["PDF"].startswith(b"%PDF")
+
+
+def test_without_explanations_how_is_rebuilt_from_the_trace(
+        at: AppTest, kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.assessment
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("explanations unavailable")
+
+    monkeypatch.setattr(engine.assessment, "add_explanations", broken)
+    v = next(v for v in VIGNETTES if v.id == "bereaved_months_later")
+    load_vignette(at, v)
+    goto(at, "results")
+    report = next(iter(client(at)._memo.values())).report
+    assert report is not None and report.explanations == {}
+    step = next(s for s in report.trace if s.asserted == ["spectrum.maladaptive"])
+    label = kb.catalogue["spectrum"]["maladaptive"].label
+    (how,) = [e for e in at.expander if e.label == f"How “{label}” was reached"]
+    inside = "\n".join(m.value for m in how.markdown)
+    assert step.title in inside  # the proof, rebuilt from the report's own trace

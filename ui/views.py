@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from engine import Case, KnowledgeBase, Report
+from engine.explain import how as engine_how
 from engine.render import NOTICE
 from ui.graph import inference_dot
 from ui.spectrum import describe, spectrum_html
@@ -44,31 +45,6 @@ def explanations(report: Report) -> Mapping[str, Any]:
 
 # ---- reasoning pieces ------------------------------------------------------------------------
 
-def trace_how(report: Report, ref: str) -> list[dict[str, Any]]:
-    """The firings behind a conclusion, read from the trace (used when the engine gives no 'how')."""
-    by_fact: dict[str, list[Any]] = {}
-    for step in report.trace:
-        for fact in step.asserted:
-            by_fact.setdefault(fact, []).append(step)
-    out: list[dict[str, Any]] = []
-    seen: set[str] = set()
-
-    def walk(fact: str, depth: int) -> None:
-        for step in by_fact.get(fact, []):
-            if step.rule in seen:
-                continue
-            seen.add(step.rule)
-            out.append({"rule": step.rule, "title": step.title, "explanation": "",
-                        "used": step.used, "asserted": step.asserted,
-                        "source": step.source.model_dump(), "depth": depth})
-            for used in step.used:
-                if " = " not in used and not used.startswith("not "):
-                    walk(used, depth + 1)
-
-    walk(ref, 0)
-    return out
-
-
 def _source_line(source: Mapping[str, Any]) -> str:
     line = f"*Source:* {md_text(str(source.get('section', '')))}: “{md_text(str(source.get('quote', '')))}”"
     if source.get("reference"):
@@ -95,7 +71,8 @@ def how_steps(kb: KnowledgeBase, steps: Iterable[Mapping[str, Any]], subject: st
 def how_expander(kb: KnowledgeBase, report: Report, ref: str, subject: str) -> None:
     """'How was this reached': the chain of rules from the answers to this conclusion."""
     how = explanations(report).get("how", {}).get(ref)
-    steps = how.get("steps", []) if isinstance(how, Mapping) else trace_how(report, ref)
+    # Without the engine's explanations (they failed), the proof is rebuilt from the trace.
+    steps = how.get("steps", []) if isinstance(how, Mapping) else engine_how(kb, report.trace, ref)["steps"]
     with st.expander(f"How “{ref_label(kb, ref)}” was reached"):
         if steps:
             st.markdown(how_steps(kb, steps, subject))
