@@ -20,12 +20,13 @@ from engine.report import QuestionOut, Report, TracedStep
 from engine.whatif import (
     CONCLUSION_KINDS,
     Change,
+    Partial,
     Sweeper,
     Truth,
     Variant,
+    evaluate_partially,
     next_questions,
     robustness,
-    three_valued,
 )
 
 # Kinds whose conclusions get a "how"; "why not" is asked of the formulation-level kinds.
@@ -107,9 +108,8 @@ def _condition(kb: KnowledgeBase, state: ConditionState, case: Case, run: Run, d
     return out
 
 
-def open_facts_of(kb: KnowledgeBase, case: Case) -> frozenset[str]:
+def open_facts_of(partial: Partial) -> frozenset[str]:
     """Derived facts that answers to the open questions could still assert (three-valued)."""
-    partial = three_valued(kb, sorted(kb.rules, key=lambda r: (kb.strata[r.id], r.id)), case.answers)
     return frozenset(ref for ref, truth in partial.facts.items() if truth is Truth.U)
 
 
@@ -119,7 +119,7 @@ def why_not(kb: KnowledgeBase, case: Case, run: Run, ref: str, depth: int = 0,
     unmet, or unknown (an unanswered question, or a fact open questions could still give).
     Derived facts not met are explained two levels down."""
     if open_facts is None:
-        open_facts = open_facts_of(kb, case)
+        open_facts = open_facts_of(evaluate_partially(kb, case.answers))
     out = []
     for rule in kb.asserters(ref):
         states = condition_states(kb, rule, case.answers, run.derived, open_facts)
@@ -146,7 +146,8 @@ def explanations(kb: KnowledgeBase, case: Case, run: Run, report: Report,
                  pairs: bool = False) -> tuple[dict[str, Any], list[QuestionOut]]:
     """All explanations of one assessment, JSON-ready, and the ranked open questions."""
     reached = sorted(r for r in run.derived if r.partition(".")[0] in HOW_KINDS)
-    open_facts = open_facts_of(kb, case)
+    partial = evaluate_partially(kb, case.answers)
+    open_facts = open_facts_of(partial)
     why = {}
     against = {}
     for kind in CONCLUSION_KINDS:
@@ -165,7 +166,7 @@ def explanations(kb: KnowledgeBase, case: Case, run: Run, report: Report,
     questions = [
         QuestionOut(id=qid, prompt=kb.questions[qid].wording(case.subject), could_change=could,
                     needed=bool(could))
-        for qid, could in next_questions(kb, case.answers)
+        for qid, could in next_questions(kb, case.answers, partial)
     ]
     return {
         "how": {ref: how(kb, run.trace, ref) for ref in reached},

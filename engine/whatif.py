@@ -289,7 +289,18 @@ def open_conclusions(kb: KnowledgeBase, partial: Partial) -> list[str]:
     return refs
 
 
-def next_questions(kb: KnowledgeBase, answers: Answers) -> list[tuple[str, list[str]]]:
+@cache
+def _in_stratum_order(kb: KnowledgeBase) -> tuple[Rule, ...]:
+    return tuple(sorted(kb.rules, key=lambda r: (kb.strata[r.id], r.id)))
+
+
+def evaluate_partially(kb: KnowledgeBase, answers: Answers) -> Partial:
+    """Three-valued evaluation of every rule for these answers (see `three_valued`)."""
+    return three_valued(kb, _in_stratum_order(kb), answers)
+
+
+def next_questions(kb: KnowledgeBase, answers: Answers,
+                   partial: Partial | None = None) -> list[tuple[str, list[str]]]:
     """Unanswered questions with what their answer could change, most useful first.
 
     A question could change a reported item (a conclusion, or advice: a recommendation,
@@ -300,7 +311,7 @@ def next_questions(kb: KnowledgeBase, answers: Answers) -> list[tuple[str, list[
     many items. A question with nothing it could change is not needed: no
     answer to it, whatever the other open questions turn out to be, changes anything reported.
     """
-    partial = three_valued(kb, sorted(kb.rules, key=lambda r: (kb.strata[r.id], r.id)), answers)
+    partial = partial or evaluate_partially(kb, answers)
     targets = []
     for ref in open_conclusions(kb, partial):
         facts = [f"spectrum.{p}" for p in kb.catalogue["spectrum"]] if ref == "spectrum" else [ref]
