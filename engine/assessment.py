@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from engine.case import Case
 from engine.explain import add_explanations
 from engine.inference import Evaluator
@@ -15,13 +17,15 @@ def new_evaluator(kb: KnowledgeBase | None = None) -> Evaluator:
 
 
 def assess(case: Case, evaluator: Evaluator | None = None, explain: bool = False,
-           pairs: bool = False) -> Report:
+           pairs: bool = False, as_of: date | None = None) -> Report:
     """Assess one validated case and return the report.
 
     Pass the session's own evaluator to reuse its engine; without one, a new engine is
     built for this evaluation alone. With `explain`, the report also carries the ranked open
     questions and the explanations (how, why not, what would change it, robustness); `pairs`
-    adds the pairs of answers that would change a conclusion together (slower).
+    adds the pairs of answers that would change a conclusion together (slower). `as_of` is the
+    assessment date at which answers given as dates are counted (default: the case's own
+    `as_of`), so an assessment "as of" a date is reproducible.
     """
     ev = evaluator or new_evaluator()
     run = ev.run(case)

@@ -11,6 +11,7 @@ import json
 import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +48,7 @@ class Case:
     case_id: str | None = field(default=None, repr=False)
     notes: str | None = field(default=None, repr=False)
     raw: Mapping[str, Any] | None = field(default=None, repr=False)
+    as_of: date | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The case as given (omitted answers stay omitted), for saving and round trips."""
@@ -79,6 +81,7 @@ def _case_model(kb: KnowledgeBase) -> type[BaseModel]:
         schema_version=(int, Field(strict=True, ge=1, le=1)),
         case_id=(str | None, Field(default=None, pattern=CASE_ID_PATTERN)),
         subject=(subject_type, default_subject),
+        as_of=(date | None, Field(default=None, strict=False)),
         notes=(str | None, Field(default=None, max_length=NOTES_MAX)),
         **sections,
     )
@@ -111,7 +114,7 @@ def _message(err: ErrorDetails, kb: KnowledgeBase) -> Problem:
             return Problem(where, f"unknown {_SINGULAR[loc[0]]}{did_you_mean(loc[1], known)}"
                            if did_you_mean(loc[1], known)
                            else f"unknown {_SINGULAR[loc[0]]}; allowed: {', '.join(known)}")
-        allowed = ", ".join(["schema_version", "case_id", "subject", *ANSWER_SECTIONS, "notes"])
+        allowed = ", ".join(["schema_version", "case_id", "subject", "as_of", *ANSWER_SECTIONS, "notes"])
         return Problem(where, f"unknown field{did_you_mean(loc[-1], allowed.split(', '))} "
                               f"(allowed: {allowed})")
     if kind == "literal_error":
@@ -131,6 +134,8 @@ def _message(err: ErrorDetails, kb: KnowledgeBase) -> Problem:
     if loc == ["case_id"]:
         return Problem(where, "must be a short pseudonymous code (letters, digits, . _ -; "
                               "at most 40 characters; quote it if it looks like a number), never a name")
+    if loc == ["as_of"]:
+        return Problem(where, f"must be a date written YYYY-MM-DD (got {_short(given)})")
     if loc == ["notes"] and kind in ("string_type", "string_too_long"):
         return Problem(where, f"must be text of at most {NOTES_MAX} characters (quote it in YAML)")
     return Problem(where, err["msg"])
@@ -189,6 +194,7 @@ def parse_case(data: Any, kb: KnowledgeBase | None = None) -> Case:
         case_id=getattr(model, "case_id"),  # noqa: B009
         notes=getattr(model, "notes"),  # noqa: B009
         raw=data,
+        as_of=getattr(model, "as_of"),  # noqa: B009
     )
 
 
@@ -255,6 +261,7 @@ def case_from_answers(
     subject: str = "client",
     case_id: str | None = None,
     notes: str | None = None,
+    as_of: date | None = None,
 ) -> Case:
     """Build a case file from flat answers by question id (the form's state) and validate it."""
     kb = kb or default_knowledge_base()
@@ -262,6 +269,8 @@ def case_from_answers(
     if case_id:
         data["case_id"] = case_id
     data["subject"] = subject
+    if as_of is not None:
+        data["as_of"] = as_of.isoformat()
     for section in ANSWER_SECTIONS:
         values = {q.id: answers[q.id] for q in kb.questions_in(section)
                   if answers.get(q.id) not in (None, UNKNOWN)}
