@@ -138,6 +138,14 @@ class TraceStep(Out):
     source: SourceOut
 
 
+class Reassessment(Out):
+    """When the plan says to look again: after how many weeks from the assessment date, and why."""
+
+    after_weeks: int
+    reason: str
+    because: list[str]
+
+
 class KnowledgeBaseInfo(Out):
     """Which knowledge base produced the report."""
 
@@ -162,6 +170,7 @@ class Report(Out):
     interpretations: list[InterpretationOut]
     questions: list[QuestionOut]
     inconsistencies: list[InconsistencyOut]
+    reassess: Reassessment | None = None
     explanations: dict[str, Any]
     trace: list[TraceStep]
     knowledge_base: KnowledgeBaseInfo
