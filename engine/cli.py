@@ -135,17 +135,25 @@ def _cmd_rules(kb: KnowledgeBase) -> int:
 
 def _cmd_check(kb: KnowledgeBase, args: argparse.Namespace) -> int:
     # Imported here so this command's edits stay inside this function (cli.py is shared).
+    from hashlib import sha256
+
     from engine.check import vignette_coverage
+    from engine.citations import LOCK_FILE, build_lock, read_lock, unlocked, write_lock
+    from engine.partition import prove_partition
+    from engine.sources import split_sections
     from engine.vignettes import load_vignettes
 
     report = check(kb)
     problems = list(report.problems)
+    cited = kb.sources()
     try:
-        coverage = vignette_coverage(kb, load_vignettes(Path(args.kb) / "vignettes"))
+        loaded = load_vignettes(Path(args.kb) / "vignettes")
+        coverage = vignette_coverage(kb, loaded)
     except KnowledgeBaseError as exc:
         problems.extend(exc.problems)
         vignettes = "vignettes NOT run (invalid vignette files)"
     else:
+        cited += [(f"vignette {v.id}", v.source) for v in loaded]
         problems.extend(coverage.problems)
         vignettes = (f"{coverage.vignettes} vignettes fire {len(coverage.fired)} of "
                      f"{len(kb.rules)} rules")
@@ -157,16 +165,40 @@ def _cmd_check(kb: KnowledgeBase, args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem(str(path), f"the source document cannot be read: {exc}"))
     if document is not None:
-        problems.extend(quote_problems(kb, document))
+        found = quote_problems(kb, document, cited[len(kb.sources()):])
+        problems.extend(found)
         quotes = f"quotes checked against {path}"
-    else:
-        quotes = f"source document not found at {path}; quotes NOT checked"
+        if args.source and not found:
+            write_lock(Path(args.kb), build_lock(cited, document,
+                                                 split_sections(document, kb.meta.sections)))
+            quotes += f" and locked in {LOCK_FILE}"
+    elif args.source:
+        quotes = f"source document not found at {path}"
         problems.append(Problem("source", quotes))
+    else:
+        quotes = f"quotes checked against {LOCK_FILE} (no source document at {path})"
+    lock, lock_problems = read_lock(Path(args.kb))
+    problems.extend(lock_problems)
+    if lock is not None:
+        problems.extend(unlocked(cited, lock))
+        if document is not None and lock.source_sha256 != sha256(document.encode()).hexdigest():
+            problems.append(Problem(LOCK_FILE, "was verified against another version of the source; "
+                                               "re-verify with `python -m engine check --source FILE`"))
+    partition = prove_partition(kb)
+    for point, got, answers in partition.violations:
+        facts, weights = point
+        where = ", ".join([*sorted(facts), *(f"{t} weighs {w}" for t, w in weights.items())]) or "nothing"
+        example = f"; for example the answers {answers}" if answers is not None else ""
+        problems.append(Problem("spectrum", f"a case with {where} gets "
+                                            f"{' and '.join(got) or 'no position'}{example}"))
+    positions = (f"every case gets exactly one position ({partition.points} combinations of the "
+                 "decision's inputs)" if not partition.violations else
+                 f"{len(partition.violations)} combination(s) get no position or several")
     for problem in problems:
         print(problem, file=sys.stderr)
     entries = sum(len(e) for e in kb.catalogue.values())
     print(f"{len(kb.rules)} rules ({len(report.fireable)} can fire), {len(kb.questions)} questions, "
-          f"{entries} catalogue entries; {vignettes}; {quotes}; {len(problems)} problem(s)")
+          f"{entries} catalogue entries; {vignettes}; {quotes}; {positions}; {len(problems)} problem(s)")
     return EXIT_FOUND if problems else EXIT_OK
 
 
@@ -191,7 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
-        kb = load(args.kb)
+        # `check --source` re-verifies the quotes itself, so it may load quotes not yet locked.
+        kb = load(args.kb, verify_citations=not (args.command == "check" and args.source))
     except KnowledgeBaseError as exc:
         print("The knowledge base is broken; no advice can be given until it is fixed:",
               file=sys.stderr)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from engine.citations import read_lock, unlocked
 from engine.errors import KnowledgeBaseError, Problem
 from engine.knowledge import (
     DERIVED_KINDS,
@@ -38,6 +39,7 @@ from engine.knowledge import (
     Question,
     Recommendation,
     Rule,
+    Source,
     Tally,
     TallyRange,
 )
@@ -167,6 +169,18 @@ class KnowledgeBase:
         """The questions of one case section, in catalogue order."""
         return [q for q in self.questions.values() if q.section == section]
 
+    def sources(self) -> list[tuple[str, Source]]:
+        """Every entry with its source, named for messages."""
+        out: list[tuple[str, Source]] = [(f"question {q.id}", q.source) for q in self.questions.values()]
+        out += [(f"rule {r.id}", r.source) for r in self.rules]
+        out += [(f"{kind} {e.id}", e.source) for kind, entries in self.catalogue.items()
+                for e in entries.values()]
+        out += [(f"approach {a.id}", a.source) for a in self.approaches.values()]
+        out += [(f"parameter {p.id}", p.source) for p in self.parameters.values()]
+        out += [(f"tally {t.id}", t.source) for t in self.tallies.values()]
+        out += [(f"key marker {m.id}", m.source) for m in self.key_markers]
+        return out
+
     def asserters(self, ref: str) -> list[Rule]:
         """The rules that can assert a 'kind.id' fact."""
         return [r for r in self.rules if ref in r.then]
@@ -224,8 +238,12 @@ def _unique(
     return out
 
 
-def load(directory: Path | str = DEFAULT_DIR) -> KnowledgeBase:
-    """Load and validate a knowledge base directory; raise KnowledgeBaseError listing every problem."""
+def load(directory: Path | str = DEFAULT_DIR, verify_citations: bool = True) -> KnowledgeBase:
+    """Load and validate a knowledge base directory; raise KnowledgeBaseError listing every problem.
+
+    With `verify_citations`, every quote must be in the committed citation lock (a quote edited or
+    invented since it was verified against the source stops the knowledge base from advising).
+    """
     root = Path(directory)
     problems: list[Problem] = []
     if not root.is_dir():
@@ -339,6 +357,11 @@ def load(directory: Path | str = DEFAULT_DIR) -> KnowledgeBase:
         key_markers=tuple(key_markers.values()),
     )
     problems.extend(reference_problems(kb, rule_files))
+    if verify_citations:
+        lock, lock_problems = read_lock(root)
+        problems.extend(lock_problems)
+        if lock is not None:
+            problems.extend(unlocked(kb.sources(), lock))
     if problems:
         raise KnowledgeBaseError(problems)
     strata, cycle_problems = stratify(kb.rules, kb.reads)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from engine.errors import Problem
@@ -39,25 +39,17 @@ def split_sections(text: str, headings: tuple[str, ...]) -> dict[str, str]:
 
 def cited_sources(kb: KnowledgeBase) -> Iterator[tuple[str, Source]]:
     """Every entry of the knowledge base with its source, named for messages."""
-    for q in kb.questions.values():
-        yield f"question {q.id}", q.source
-    for r in kb.rules:
-        yield f"rule {r.id}", r.source
-    for kind, entries in kb.catalogue.items():
-        for e in entries.values():
-            yield f"{kind} {e.id}", e.source
-    for a in kb.approaches.values():
-        yield f"approach {a.id}", a.source
-    for p in kb.parameters.values():
-        yield f"parameter {p.id}", p.source
+    return iter(kb.sources())
 
 
-def quote_problems(kb: KnowledgeBase, document: str) -> list[Problem]:
-    """Entries whose section is not a heading of the document or whose quote is not in it."""
+def quote_problems(kb: KnowledgeBase, document: str,
+                   extra: Iterable[tuple[str, Source]] = ()) -> list[Problem]:
+    """Entries (and `extra` sources) whose section is not a heading of the document or whose
+    quote is not in it."""
     sections = split_sections(document, kb.meta.sections)
     problems = [Problem("knowledge_base/meta.yaml", f"section '{h}' is not a heading of the source")
                 for h in kb.meta.sections if h not in sections]
-    for where, src in cited_sources(kb):
+    for where, src in [*cited_sources(kb), *extra]:
         body = sections.get(src.section)
         if body is None:
             problems.append(Problem(where, f"section '{src.section}' is not a source section"))

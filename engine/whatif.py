@@ -210,22 +210,31 @@ class Partial:
 
 
 
-def three_valued(kb: KnowledgeBase, rules: Iterable[Rule], answers: Answers) -> Partial:
+def three_valued(kb: KnowledgeBase, rules: Iterable[Rule], answers: Answers,
+                 closed: frozenset[str] = frozenset()) -> Partial:
     """Each rule's and derived fact's truth over every way the unanswered questions could be answered.
 
     Sound but conservative (Kleene's logic): T and F hold for every completion of the answers;
     U means it may go either way. So a question read only by decided rules cannot change anything.
+    Questions in `closed` stay unanswered in every completion.
     """
     facts: dict[str, Truth] = {}
     rule_truth: dict[str, Truth] = {}
 
+    def can_be_answered(qid: str) -> bool:
+        q = kb.questions[qid]
+        return qid not in closed and all(
+            answers[other] in allowed if other in answers else other not in closed
+            for other, allowed in q.requires.items())
+
     def answer_truth(cond: AnswerIn | AnswerRange) -> Truth:
         status = answer_status(kb, cond, answers)
         if status is Status.UNKNOWN:
-            q = kb.questions[cond.answer]
-            open_requires = all(other not in answers or answers[other] in allowed
-                                for other, allowed in q.requires.items())
-            return Truth.U if open_requires else Truth.F
+            open_ = can_be_answered(cond.answer)
+            category = kb.category_of(cond.answer) if isinstance(cond, AnswerRange) else None
+            if not open_ and category is not None and category.id not in answers:
+                open_ = can_be_answered(category.id)
+            return Truth.U if open_ else Truth.F
         return Truth.T if status is Status.MET else Truth.F
 
     def fact_status(ref: str) -> Status:

@@ -26,17 +26,25 @@ def _value(q: Question) -> st.SearchStrategy[Any]:
 
 
 @st.composite
-def case_dicts(draw: st.DrawFn, kb: KnowledgeBase) -> dict[str, Any]:
-    """A valid version-1 case file: every question omitted or given a valid answer."""
+def case_dicts(draw: st.DrawFn, kb: KnowledgeBase, complete: bool = False) -> dict[str, Any]:
+    """A valid version-1 case file: every question omitted or given a valid answer.
+
+    With `complete`, every key marker of the source is assessed (an answer to one of its
+    questions that takes no requirement), as in a full assessment."""
     data: dict[str, Any] = {"schema_version": 1}
     subject_q = kb.questions_in("subject")
     if subject_q and draw(st.booleans()):
         data["subject"] = draw(st.sampled_from(subject_q[0].options))
     answers: dict[str, Any] = {}
+    must = set()
+    if complete:
+        for marker in kb.key_markers:
+            free = [q for q in marker.questions if not kb.questions[q].requires]
+            must.add(draw(st.sampled_from(free)))
     for q in kb.questions.values():
         if q.section == "subject" or q.requires:
             continue
-        if draw(st.booleans()):
+        if q.id in must or draw(st.booleans()):
             answers[q.id] = draw(_value(q))
     for q in kb.questions.values():
         if q.requires and all(answers.get(k) in v for k, v in q.requires.items()) and draw(st.booleans()):

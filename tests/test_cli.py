@@ -74,7 +74,9 @@ def test_check_fails_on_an_unreachable_conclusion(tmp_path: Path) -> None:
     shutil.copytree(DEFAULT_DIR, kb)
     (kb / "zz_orphan.yaml").write_text(
         "reflections:\n  - id: orphan\n    label: Orphan\n    text: Never reached.\n"
-        "    source: {section: \"In Brief\", quote: \"Emotionally detaching exists on a spectrum.\"}\n")
+        "    source: {section: \"In Brief\",\n"
+        "             quote: \"once that situation passes, it can turn into a pattern that limits connection "
+        "and growth\"}\n")
     proc = subprocess.run([sys.executable, "-m", "engine", "--kb", str(kb), "check"], cwd=ROOT,
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 1
