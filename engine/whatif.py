@@ -368,8 +368,8 @@ def next_questions(kb: KnowledgeBase, answers: Answers,
     order = {qid: i for i, qid in enumerate(kb.questions)}
     ranked = []
     for qid, q in kb.questions.items():
-        if qid in answers or q.section == "subject":
-            continue
+        if qid in answers or q.section == "subject" or not q.requirements_met(answers):
+            continue  # answered, or not askable until what it requires is answered
         reading = readers.get(qid, frozenset())
         could = [ref for ref, rules in targets if reading & rules]
         ranked.append((qid, could))

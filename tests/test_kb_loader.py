@@ -10,7 +10,7 @@ import pytest
 from engine import KnowledgeBaseError, load
 from engine.kb_loader import DEFAULT_DIR
 
-SOURCE = {"section": "In Brief", "quote": "Emotionally detaching exists on a spectrum."}
+SOURCE = {"section": "In Brief", "quote": "once that situation passes, it can turn into a pattern that limits connection and growth"}  # noqa: E501 - a verified quote
 
 
 @pytest.fixture
