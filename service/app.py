@@ -24,6 +24,7 @@ import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
@@ -137,8 +138,12 @@ def create_app(config: ServiceConfig, kb: KnowledgeBase | None = None) -> FastAP
             state["http"] = client
             yield
 
+    # FastAPI's native OpenTelemetry is switched off outright (it records request bodies and
+    # exception messages, and FASTAPI_OTEL_AUTO_CONFIGURE would add exporters): no telemetry.
+    telemetry: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False,
+                                  "operation_spans": False, "auto_configure": False}
     app = FastAPI(title=kb.meta.title, version=layout(kb).version, docs_url=None, redoc_url=None,
-                  openapi_url=None, lifespan=lifespan)
+                  openapi_url=None, lifespan=lifespan, telemetry=telemetry)
 
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:

@@ -30,6 +30,7 @@ from service.terminology import CASE_ID_SYSTEM, QUESTIONNAIRE_URL
 
 STATUSES = ("in-progress", "completed", "amended", "stopped")  # entered-in-error is refused
 _FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CASE_FIELDS = {"schema_version", "case_id", "subject", "as_of", "notes", *ANSWER_SECTIONS}
 
 
@@ -162,18 +163,25 @@ def _check_answer(spec: ItemSpec, answer: Mapping[str, Any], problems: list[Prob
                                            f"allowed: {_options_text(spec)}"))
         return option
     if spec.value_key == "valueInteger" and q is not None:
+        if not isinstance(value, int) or isinstance(value, bool):
+            problems.append(Problem(where, f"valueInteger must be a JSON number (got {_short(value)})"))
+            return None
         low, high = q.minimum, q.maximum
         if (low is not None and value < low) or (high is not None and value > high):
             upper = f" to {high}" if high is not None else " or more"
             problems.append(Problem(where, f"must be a whole number from {low}{upper} (got {_short(value)})"))
             return None
         return value
+    if not isinstance(value, str):
+        problems.append(Problem(where, f"{key} must be a JSON string"))
+        return None
     if spec.value_key == "valueDate":
-        text = str(value)
         try:
-            return date.fromisoformat(text).isoformat()
+            if not _DATE.match(value):
+                raise ValueError(value)
+            return date.fromisoformat(value).isoformat()
         except ValueError:
-            problems.append(Problem(where, f"must be a full date YYYY-MM-DD (got {_short(text)})"))
+            problems.append(Problem(where, f"must be a full date YYYY-MM-DD (got {_short(value)})"))
             return None
     if spec.link_id == CASE_ID_LINK:
         if not re.fullmatch(CASE_ID_PATTERN, str(value)):
@@ -229,6 +237,14 @@ def _walk(lay: Layout, items: list[dict[str, Any]], answers: dict[str, Any],
                                            f"{did_you_mean(link, all_links)}"))
 
 
+def _valid_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _patient_of(reference: str) -> str | None:
     match = re.search(r"(?:^|/)Patient/([^/]+)$", reference)
     return match.group(1) if match else None
@@ -246,12 +262,14 @@ def check_response(resource: Any, kb: KnowledgeBase | None = None,
     if not isinstance(resource, Mapping) or resource.get("resourceType") != "QuestionnaireResponse":
         return {}, [Problem("resource", "must be a QuestionnaireResponse")]
     try:
-        model = QuestionnaireResponse.model_validate(dict(resource))
+        QuestionnaireResponse.model_validate(dict(resource))
     except ValidationError as exc:
         return {}, _structure_problems(resource, exc)
     except RecursionError:
         return {}, [Problem("QuestionnaireResponse", "is nested too deeply")]
-    qr = model.model_dump(mode="json", exclude_none=True)
+    # The structure is valid FHIR; the checks below read the resource as sent (JSON types are
+    # still checked where pydantic's validation would have coerced them).
+    qr = resource
     problems: list[Problem] = []
 
     canonical = str(qr.get("questionnaire") or "")
@@ -286,7 +304,7 @@ def check_response(resource: Any, kb: KnowledgeBase | None = None,
         data["subject"] = known[subject_questions[0].id]
     authored = qr.get("authored")
     if authored is not None:
-        if _FULL_DATE.match(str(authored)):
+        if _FULL_DATE.match(str(authored)) and _valid_date(str(authored)[:10]):
             data["as_of"] = str(authored)[:10]
         else:
             problems.append(Problem("QuestionnaireResponse.authored",

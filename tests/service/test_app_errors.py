@@ -1,4 +1,4 @@
-"""Unexpected failures inside the application: a bare 500 and a log line without content.
+"""In process: unexpected failures give a bare 500 and a log line without content; no telemetry.
 
 In process (httpx's ASGI transport, with the app's lifespan): the failure is injected, which a
 real server cannot be made to do from outside.
@@ -48,3 +48,10 @@ def test_an_internal_error_is_a_bare_500(monkeypatch: pytest.MonkeyPatch,
     assert "SECRET" not in reply.text
     assert any("internal error: ValueError at" in r.getMessage() for r in caplog.records)
     assert not any("SECRET" in r.getMessage() for r in caplog.records)
+
+
+def test_fastapi_telemetry_is_off_even_when_the_environment_asks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FASTAPI_OTEL_AUTO_CONFIGURE", "true")
+    app = service.app.create_app(ServiceConfig.model_validate({"base_url": BASE}))
+    settings = app._telemetry  # FastAPI keeps the effective settings here
+    assert not any(settings[k] for k in ("tracing", "metrics", "logs", "operation_spans", "auto_configure"))

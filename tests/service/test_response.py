@@ -205,3 +205,11 @@ def test_cli_converts_both_ways(tmp_path: Path, kb: KnowledgeBase) -> None:
     assert bad.returncode == 2
     assert bad.stderr.strip() == "item 'nope': unknown linkId: not in this Questionnaire"
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("answer", [{"valueInteger": "30"}, {"valueInteger": 30.0}, {"valueInteger": True}])
+def test_json_types_are_not_coerced(response: dict[str, Any], kb: KnowledgeBase,
+                                    answer: dict[str, Any]) -> None:
+    _find(response, "weeks_since_onset")["answer"] = [answer]
+    problems = _problems(response, kb)
+    assert len(problems) == 1 and problems[0].startswith("item 'weeks_since_onset': "), problems
