@@ -3,13 +3,12 @@
 The engine holds no clinical content; all of it lives in `knowledge_base/`.
 """
 
-ENGINE_VERSION = "0.2.0"  # of the reasoning code; the knowledge base has its own version and hash
-
 from engine.assessment import assess, new_evaluator
 from engine.case import Case, case_from_answers, dump_case, parse_case, parse_text, read_case
 from engine.errors import CaseError, KnowledgeBaseError, Problem
 from engine.kb_loader import KnowledgeBase, default_knowledge_base, load
 from engine.report import Report
+from engine.version import ENGINE_VERSION
 
 __all__ = [
     "ENGINE_VERSION",

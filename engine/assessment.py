@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from engine.answer_forms import for_reasoning
 from engine.case import Case
 from engine.explain import add_explanations
 from engine.inference import Evaluator
@@ -28,6 +29,7 @@ def assess(case: Case, evaluator: Evaluator | None = None, explain: bool = False
     `as_of`), so an assessment "as of" a date is reproducible.
     """
     ev = evaluator or new_evaluator()
+    case = for_reasoning(ev.kb, case, as_of)
     run = ev.run(case)
     report = build_report(ev.kb, case, run)
     if explain:

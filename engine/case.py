@@ -49,6 +49,7 @@ class Case:
     notes: str | None = field(default=None, repr=False)
     raw: Mapping[str, Any] | None = field(default=None, repr=False)
     as_of: date | None = field(default=None, repr=False)
+    from_dates: frozenset[str] = field(default=frozenset(), repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The case as given (omitted answers stay omitted), for saving and round trips."""
@@ -56,6 +57,8 @@ class Case:
 
 
 def _field_for(q: Question) -> tuple[Any, Any]:
+    if q.kind == "date":
+        return (date | None, Field(default=None))
     if q.kind == "integer":
         constraints: dict[str, Any] = {"ge": q.minimum, "strict": True}
         if q.maximum is not None:
@@ -134,7 +137,7 @@ def _message(err: ErrorDetails, kb: KnowledgeBase) -> Problem:
     if loc == ["case_id"]:
         return Problem(where, "must be a short pseudonymous code (letters, digits, . _ -; "
                               "at most 40 characters; quote it if it looks like a number), never a name")
-    if loc == ["as_of"]:
+    if loc == ["as_of"] or kind.startswith("date_"):
         return Problem(where, f"must be a date written YYYY-MM-DD (got {_short(given)})")
     if loc == ["notes"] and kind in ("string_type", "string_too_long"):
         return Problem(where, f"must be text of at most {NOTES_MAX} characters (quote it in YAML)")
@@ -183,12 +186,14 @@ def parse_case(data: Any, kb: KnowledgeBase | None = None) -> Case:
         if values is None:
             continue
         for qid, value in values.model_dump().items():
-            if value is not None and value != UNKNOWN:
+            if isinstance(value, date):
+                answers[qid] = value.isoformat()
+            elif value is not None and value != UNKNOWN:
                 answers[qid] = value
     subject = str(getattr(model, "subject"))  # noqa: B009 - dynamic model
     for q in kb.questions_in("subject"):
         answers[q.id] = subject
-    return Case(
+    case = Case(
         answers=dict(sorted(answers.items())),
         subject=subject,
         case_id=getattr(model, "case_id"),  # noqa: B009
@@ -196,6 +201,11 @@ def parse_case(data: Any, kb: KnowledgeBase | None = None) -> Case:
         raw=data,
         as_of=getattr(model, "as_of"),  # noqa: B009
     )
+    if case.as_of is None:
+        return case
+    from engine.answer_forms import for_reasoning  # it builds on this module
+
+    return for_reasoning(kb, case)
 
 
 def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

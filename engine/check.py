@@ -13,7 +13,7 @@ from engine.case import parse_case
 from engine.errors import CaseError, Problem
 from engine.inference import Evaluator
 from engine.kb_loader import KnowledgeBase
-from engine.knowledge import UNKNOWN, AnswerIn, AnswerRange, Holds, Rule
+from engine.knowledge import UNKNOWN, AnswerIn, AnswerRange, Holds, Rule, TallyRange
 from engine.vignettes import Vignette
 
 
@@ -30,7 +30,7 @@ def _answers_satisfiable(kb: KnowledgeBase, rule: Rule) -> str | None:
     """Why no case can meet the rule's answer conditions together, or None."""
     domains: dict[str, set[str] | tuple[float, float]] = {}
     for cond in rule.when:
-        if isinstance(cond, Holds):
+        if isinstance(cond, (Holds, TallyRange)):
             continue
         q = kb.questions[cond.answer]
         if isinstance(cond, AnswerIn):

@@ -13,27 +13,53 @@ from functools import cache
 
 from engine.case import Answer
 from engine.kb_loader import KnowledgeBase
-from engine.knowledge import AnswerIn, AnswerRange, Holds
+from engine.knowledge import AnswerIn, AnswerRange, Holds, TallyRange
 
 Evaluate = Callable[[Mapping[str, Answer]], tuple[frozenset[str], tuple[str, ...]]]
 
 
-def _test(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds, consts: dict[str, object]) -> str:
+def _const(consts: dict[str, object], value: object) -> str:
+    name = f"S{len(consts)}"
+    consts[name] = value
+    return name
+
+
+def _in_range(expr: str, low: float, high: float) -> list[str]:
+    parts = []
+    if low != float("-inf"):
+        parts.append(f"{expr} >= {int(low)}")
+    if high != float("inf"):
+        parts.append(f"{expr} <= {int(high)}")
+    return parts
+
+
+def _tally(kb: KnowledgeBase, tally: str, consts: dict[str, object]) -> str:
+    weights = kb.tally_arguments(tally)
+    return f"sum(w for r, w in {_const(consts, weights)} if r in d)"
+
+
+def _test(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds | TallyRange,
+          consts: dict[str, object]) -> str:
     # Ids and options are validated against ^[a-z][a-z0-9_.]*$ at load time and numbers are
     # ints, so repr() of them is safe to place in generated source.
     if isinstance(cond, Holds):
         return f"{cond.fact!r} in d"
     if isinstance(cond, AnswerIn):
-        name = f"S{len(consts)}"
-        consts[name] = frozenset(cond.is_in)
-        return f"a.get({cond.answer!r}) in {name}"
+        return f"a.get({cond.answer!r}) in {_const(consts, frozenset(cond.is_in))}"
     low, high = kb.bounds(cond)
-    parts = [f"type(a.get({cond.answer!r})) is int"]
-    if low != float("-inf"):
-        parts.append(f"a[{cond.answer!r}] >= {int(low)}")
-    if high != float("inf"):
-        parts.append(f"a[{cond.answer!r}] <= {int(high)}")
-    return "(" + " and ".join(parts) + ")"
+    if isinstance(cond, TallyRange):
+        value = _tally(kb, cond.tally, consts)
+        if cond.minus:
+            value = f"({value} - {_tally(kb, cond.minus, consts)})"
+        return "(" + " and ".join(_in_range(value, low, high) or ["True"]) + ")"
+    test = "(" + " and ".join([f"type(a.get({cond.answer!r})) is int",
+                                *_in_range(f"a[{cond.answer!r}]", low, high)]) + ")"
+    split = kb.category_split(cond)
+    if split is None:
+        return test
+    category, inside, _ = split
+    return (f"({test} or (a.get({cond.answer!r}) is None and "
+            f"a.get({category!r}) in {_const(consts, inside)}))")
 
 
 def source_code(kb: KnowledgeBase) -> tuple[str, dict[str, object]]:

@@ -8,21 +8,24 @@ which facts, without experta's process-global watch loggers.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from itertools import product
 from typing import Any
 
-from experta import AS, NOT, Fact, InitialFact, KnowledgeEngine, P, watchers
+from experta import AS, MATCH, NOT, TEST, Fact, InitialFact, KnowledgeEngine, P, watchers
 from experta import Rule as ExpertaRule
 
 from engine.agenda import ExactRemovalDepthStrategy
+from engine.answer_forms import reasoning_answers
 from engine.case import Answer, Case
 from engine.kb_loader import KnowledgeBase
-from engine.knowledge import AnswerIn, AnswerRange, Holds, Rule
+from engine.knowledge import AnswerIn, AnswerRange, Holds, Rule, TallyRange
 from engine.matcher import FastReteMatcher
 
 # experta logs every fired rule with its facts (case content) through process-global loggers;
@@ -49,6 +52,10 @@ _DERIVED_CLASSES = [type(f"DerivedFact{i}", (DerivedFact,), {}) for i in range(B
 
 def _bucket(name: str) -> int:
     return zlib.crc32(name.encode()) % BUCKETS
+
+
+class TallyFact(Fact):  # type: ignore[misc]
+    """The weight `v` of a tally `t`, declared once the arguments it weighs are settled."""
 
 
 def answer_fact(qid: str, **fields: Any) -> Any:
@@ -84,19 +91,55 @@ def describe_answer(qid: str, value: Answer) -> str:
     return f"{qid} = {value}"
 
 
-def _pattern(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds) -> Any:
+def _alternatives(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds | TallyRange,
+                  name: str) -> list[list[Any]]:
+    """The experta patterns for one condition, as alternatives (each a list of patterns)."""
     if isinstance(cond, Holds):
-        return derived_fact(cond.fact)
+        return [[getattr(AS, name) << derived_fact(cond.fact)]]
+    if isinstance(cond, TallyRange):
+        low, high = kb.bounds(cond)
+        patterns = [getattr(AS, name) << TallyFact(t=cond.tally, v=getattr(MATCH, name + "_v"))]
+        if cond.minus is None:
+            patterns.append(TEST(_within(name + "_v", None, low, high)))
+        else:
+            minus = TallyFact(t=cond.minus, v=getattr(MATCH, name + "_mv"))
+            patterns.append(getattr(AS, name + "_m") << minus)
+            patterns.append(TEST(_within(name + "_v", name + "_mv", low, high)))
+        return [patterns]
     if isinstance(cond, AnswerIn):
         options = frozenset(cond.is_in)
-        return answer_fact(cond.answer, v=P(lambda v: v in options))
+        return [[getattr(AS, name) << answer_fact(cond.answer, v=P(lambda v: v in options))]]
     low, high = kb.bounds(cond)
-    return answer_fact(cond.answer, v=P(lambda v: isinstance(v, int) and low <= v <= high))
+    number = [getattr(AS, name) << answer_fact(
+        cond.answer, v=P(lambda v: isinstance(v, int) and low <= v <= high))]
+    split = kb.category_split(cond)
+    if split is None:
+        return [number]
+    category, inside, _ = split
+    # A category answers for the number only while the number itself is not given.
+    by_category = [getattr(AS, name) << answer_fact(category, v=P(lambda v: v in inside)),
+                   NOT(answer_fact(cond.answer))]
+    return [number, by_category]
+
+
+def _within(value: str, minus: str | None, low: float, high: float) -> Callable[..., bool]:
+    """A TEST on bound tally weights; experta passes a TEST the variables its signature names."""
+    names = [value] + ([minus] if minus else [])
+
+    def within(**bound: int) -> bool:
+        total = bound[value] - (bound[minus] if minus else 0)
+        return low <= total <= high
+
+    within.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in names])
+    return within
 
 
 def _used(fact: Any) -> str:
     if isinstance(fact, DerivedFact):
         return str(fact["ref"])
+    if isinstance(fact, TallyFact):
+        return f"tally {fact['t']} = {fact['v']}"
     return describe_answer(fact["q"], fact["v"])
 
 
@@ -106,6 +149,7 @@ def _rhs(rule: Rule, stratum: int, bound: tuple[str, ...]) -> Callable[..., None
     def fire(engine: TracingEngine, **facts: Any) -> None:
         used = tuple(_used(facts[name]) for name in bound) + negated
         engine.record(Firing(rule.id, stratum, used, rule.then))
+        engine.derived.update(rule.then)
         engine.declare(*(derived_fact(ref) for ref in rule.then))
 
     fire.__name__ = "rule_" + rule.id.replace(".", "__")
@@ -121,6 +165,7 @@ class TracingEngine(KnowledgeEngine):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__()
         self.firings: list[Firing] = []
+        self.derived: set[str] = set()
 
     # experta finds rules and deffacts with inspect.getmembers(self), which binds every
     # class-level Rule to the instance (Rule.__get__ sets _wrapped_self, and .ke is set too):
@@ -143,26 +188,52 @@ class TracingEngine(KnowledgeEngine):  # type: ignore[misc]
         self.firings.append(firing)
 
 
+def _tally_rhs(tally: str, weights: tuple[tuple[str, int], ...]) -> Callable[..., None]:
+    def weigh(engine: TracingEngine) -> None:
+        total = sum(w for ref, w in weights if ref in engine.derived)
+        engine.declare(TallyFact(t=tally, v=total))
+
+    weigh.__name__ = "tally_" + tally
+    return weigh
+
+
 @cache
 def engine_class(kb: KnowledgeBase) -> type[TracingEngine]:
     """Compile the knowledge base's rules into an experta engine class (once per process)."""
     top = max(kb.strata.values(), default=0)
     members: dict[str, Any] = {}
+    first_reader: dict[str, int] = {}
     for rule in kb.rules:
         stratum = kb.strata[rule.id]
-        patterns: list[Any] = []
+        alternatives: list[list[list[Any]]] = []
         bound: list[str] = []
         for i, cond in enumerate(rule.when):
             name = f"c{i}"
-            patterns.append(getattr(AS, name) << _pattern(kb, cond))
+            alternatives.append(_alternatives(kb, cond, name))
             bound.append(name)
-        patterns.extend(NOT(derived_fact(ref)) for ref in rule.unless)
-        if not bound:
-            patterns.insert(0, InitialFact())
-        # Higher salience fires first: stratum 0 (reads answers only) first, and a rule reading
-        # a derived fact, with or without NOT, only once every rule that could assert it is done.
-        compiled = ExpertaRule(*patterns, salience=top - stratum)(_rhs(rule, stratum, tuple(bound)))
-        members["rule_" + rule.id.replace(".", "__")] = compiled
+            if isinstance(cond, TallyRange):
+                if cond.minus:
+                    bound.append(name + "_m")
+                for t in (cond.tally, cond.minus):
+                    if t is not None:
+                        first_reader[t] = min(first_reader.get(t, stratum), stratum)
+        negations = [NOT(derived_fact(ref)) for ref in rule.unless]
+        # One compiled rule per combination of alternatives (a number or the category standing
+        # for it); at most one of them can match a case, and all record the same rule.
+        for k, choice in enumerate(product(*alternatives)):
+            patterns = [p for alt in choice for p in alt] + negations
+            if not bound:
+                patterns.insert(0, InitialFact())
+            # Higher salience fires first: stratum 0 (reads answers only) first, and a rule
+            # reading a derived fact, with or without NOT, only once every rule that could
+            # assert it is done.
+            compiled = ExpertaRule(*patterns, salience=top - stratum)(_rhs(rule, stratum, tuple(bound)))
+            members[f"rule_{rule.id.replace('.', '__')}__{k}"] = compiled
+    for tally, stratum in first_reader.items():
+        # A tally is weighed after every rule that can assert its arguments (a lower stratum
+        # than its first reader) and before that reader.
+        members["tally_" + tally] = ExpertaRule(InitialFact(), salience=top - stratum + 0.5)(
+            _tally_rhs(tally, kb.tally_arguments(tally)))
     return type("CompiledEngine", (TracingEngine,), members)
 
 
@@ -175,8 +246,11 @@ class Evaluator:
         self._lock = threading.Lock()
 
     def run(self, case: Case) -> Run:
-        """Evaluate one case from a clean engine and return what was derived, with the trace."""
-        return self.run_answers(case.answers)
+        """Evaluate one case from a clean engine and return what was derived, with the trace.
+
+        Dates are counted at the case's as_of when `parse_case` has not counted them yet
+        (see engine.answer_forms)."""
+        return self.run_answers(reasoning_answers(self.kb, case.answers, case.as_of))
 
     def run_answers(self, answers: Mapping[str, Answer]) -> Run:
         """Evaluate flat answers by question id (already validated)."""
@@ -184,12 +258,14 @@ class Evaluator:
             engine = self._engine
             engine.reset()  # the previous case's facts go here, before anything is declared
             engine.firings = []
+            engine.derived = set()
             # Declared in sorted order so the order of answers in a file cannot change the run;
             # in one call, so experta updates its agenda once rather than once per answer.
             engine.declare(InitialFact(), *(answer_fact(qid, v=answers[qid]) for qid in sorted(answers)))
             engine.run()
             firings = engine.firings
             engine.firings = []
+            engine.derived = set()
         derived = frozenset(ref for f in firings for ref in f.asserted)
         ordered = tuple(sorted(firings, key=lambda f: (f.stratum, f.rule, f.used)))
         return Run(derived=derived, trace=ordered)

@@ -7,7 +7,7 @@ no advice is given from a knowledge base that did not validate.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -22,12 +22,15 @@ from engine.knowledge import (
     AnswerIn,
     AnswerRange,
     Approach,
+    Argument,
+    Bounded,
     Caution,
     Entry,
     Finding,
     Group,
     Holds,
     Interpretation,
+    KeyMarker,
     Measure,
     Meta,
     Parameter,
@@ -35,6 +38,8 @@ from engine.knowledge import (
     Question,
     Recommendation,
     Rule,
+    Tally,
+    TallyRange,
 )
 from engine.suggest import did_you_mean
 from engine.yaml_io import YAMLError, loads
@@ -44,6 +49,7 @@ DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge_base"
 # Catalogue files hold lists under these keys; the key names the kind of fact a rule asserts.
 CATALOGUE_KEYS: dict[str, tuple[str, type[Entry]]] = {
     "findings": ("finding", Finding),
+    "arguments": ("argument", Argument),
     "spectrum": ("spectrum", Position),
     "drivers": ("driver", Entry),
     "formulations": ("formulation", Entry),
@@ -55,6 +61,11 @@ CATALOGUE_KEYS: dict[str, tuple[str, type[Entry]]] = {
     "interpretations": ("interpretation", Interpretation),
     "inconsistencies": ("inconsistency", Entry),
 }
+
+# Files a knowledge base must have; a missing one is named, not guessed from its absent entries.
+SPECIAL_FILES = ("meta.yaml", "questions.yaml", "parameters.yaml", "weighing.yaml", "assessment.yaml")
+REQUIRED_FILES = (*SPECIAL_FILES, "conclusions.yaml", "findings.yaml", "cautions.yaml",
+                  "interventions.yaml", "measures.yaml", "reflections.yaml", "inconsistencies.yaml")
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -75,6 +86,8 @@ class KnowledgeBase:
     approaches: Mapping[str, Approach]
     parameters: Mapping[str, Parameter]
     sha256: str
+    tallies: Mapping[str, Tally] = field(default_factory=dict)
+    key_markers: tuple[KeyMarker, ...] = ()
     strata: Mapping[str, int] = field(default_factory=dict)
 
     def entry(self, ref: str) -> Entry:
@@ -88,11 +101,67 @@ class KnowledgeBase:
             return bound
         return self.parameters[bound].value
 
-    def bounds(self, cond: AnswerRange) -> tuple[float, float]:
-        """The inclusive numeric bounds of a range condition, parameters resolved."""
+    def bounds(self, cond: Bounded) -> tuple[float, float]:
+        """The inclusive numeric bounds of a range or tally condition, parameters resolved."""
         lo, hi, below = self.param(cond.at_least), self.param(cond.at_most), self.param(cond.below)
         high = hi if hi is not None else (below - 1 if below is not None else float("inf"))
         return (lo if lo is not None else float("-inf"), high)
+
+    def tally_arguments(self, tally: str) -> tuple[tuple[str, int], ...]:
+        """The arguments ('argument.id') that add to a tally, with their weights, sorted."""
+        out = []
+        for ident, entry in sorted(self.catalogue.get("argument", {}).items()):
+            if isinstance(entry, Argument) and entry.tally == tally:
+                weight = self.param(entry.weight)
+                out.append((f"argument.{ident}", int(weight if weight is not None else 0)))
+        return tuple(out)
+
+    def tally_reads(self, cond: TallyRange) -> set[str]:
+        """The argument facts a tally condition weighs."""
+        tallies = [cond.tally] + ([cond.minus] if cond.minus else [])
+        return {ref for t in tallies for ref, _ in self.tally_arguments(t)}
+
+    def reads(self, rule: Rule) -> set[str]:
+        """The derived facts a rule reads: positively, through `unless`, or weighed in a tally."""
+        out = set(rule.unless)
+        for c in rule.when:
+            if isinstance(c, Holds):
+                out.add(c.fact)
+            elif isinstance(c, TallyRange):
+                out |= self.tally_reads(c)
+        return out
+
+    def category_of(self, qid: str) -> Question | None:
+        """The choice question that answers for the number `qid` as a category, if any."""
+        return next((q for q in self.questions.values() if q.kind == "choice" and q.answers_for
+                     and q.answers_for.question == qid), None)
+
+    def span(self, category: Question, option: str) -> tuple[float, float]:
+        """The inclusive range of the number a category option stands for."""
+        assert category.answers_for is not None
+        target = self.questions[category.answers_for.question]
+        sp = category.answers_for.spans[option]
+        lo, below = self.param(sp.at_least), self.param(sp.below)
+        low = lo if lo is not None else (target.minimum if target.minimum is not None else float("-inf"))
+        high = below - 1 if below is not None else (
+            target.maximum if target.maximum is not None else float("inf"))
+        return (float(low), float(high))
+
+    def category_split(self, cond: AnswerRange) -> tuple[str, frozenset[str], frozenset[str]] | None:
+        """For a range condition on a number that a category answers for: the category question,
+        the options whose whole range meets the condition, and those whose range misses it."""
+        category = self.category_of(cond.answer)
+        if category is None:
+            return None
+        low, high = self.bounds(cond)
+        inside, outside = set(), set()
+        for option in category.answers_for.spans if category.answers_for else {}:
+            lo, hi = self.span(category, option)
+            if low <= lo and hi <= high:
+                inside.add(option)
+            elif hi < low or lo > high:
+                outside.add(option)
+        return category.id, frozenset(inside), frozenset(outside)
 
     def questions_in(self, section: str) -> list[Question]:
         """The questions of one case section, in catalogue order."""
@@ -174,11 +243,14 @@ def load(directory: Path | str = DEFAULT_DIR) -> KnowledgeBase:
             raise KnowledgeBaseError([Problem(_rel(path, root), f"cannot be read: {exc.strerror}")]) from None
         digest.update(b"\0")
 
+    for name in REQUIRED_FILES:
+        if not (root / name).is_file():
+            problems.append(Problem(f"{root.name}/{name}", "missing: a knowledge base needs this file"))
+
     def doc(name: str) -> tuple[Any, str]:
         path = root / name
         if not path.is_file():
-            problems.append(Problem(_rel(path, root), "missing"))
-            return None, _rel(path, root)
+            return None, _rel(path, root)  # named as missing above
         return _read_yaml(path, root, problems), _rel(path, root)
 
     meta_data, meta_where = doc("meta.yaml")
@@ -202,11 +274,18 @@ def load(directory: Path | str = DEFAULT_DIR) -> KnowledgeBase:
         _entries(p_data, "parameters", Parameter, p_where, problems), "parameter", p_where, problems
     )
 
+    w_data, w_where = doc("weighing.yaml")
+    tallies = _unique(_entries(w_data, "tallies", Tally, w_where, problems), "tally", w_where, problems)
+    a_data, a_where = doc("assessment.yaml")
+    key_markers = _unique(
+        _entries(a_data, "key_markers", KeyMarker, a_where, problems), "key marker", a_where, problems
+    )
+
     catalogue: dict[str, dict[str, Entry]] = {kind: {} for kind in DERIVED_KINDS}
     approaches: dict[str, Approach] = {}
     rules: list[Rule] = []
     rule_files: dict[str, str] = {}
-    special = {"meta.yaml", "questions.yaml", "parameters.yaml"}
+    special = set(SPECIAL_FILES)
     for path in files:
         rel = path.relative_to(root)
         where = _rel(path, root)
@@ -256,9 +335,13 @@ def load(directory: Path | str = DEFAULT_DIR) -> KnowledgeBase:
         approaches=approaches,
         parameters=parameters,
         sha256=digest.hexdigest(),
+        tallies=tallies,
+        key_markers=tuple(key_markers.values()),
     )
     problems.extend(reference_problems(kb, rule_files))
-    strata, cycle_problems = stratify(kb.rules)
+    if problems:
+        raise KnowledgeBaseError(problems)
+    strata, cycle_problems = stratify(kb.rules, kb.reads)
     problems.extend(cycle_problems)
     if problems:
         raise KnowledgeBaseError(problems)
@@ -299,6 +382,31 @@ def reference_problems(kb: KnowledgeBase, rule_files: Mapping[str, str]) -> list
             elif not set(values) <= set(target.allowed_options()):
                 problems.append(Problem(where, f"requires options '{other}' does not have"))
 
+        if q.answers_for is not None:
+            target = kb.questions.get(q.answers_for.question)
+            if target is None or target.kind != "integer":
+                problems.append(Problem(where, f"answers_for '{q.answers_for.question}', "
+                                               "which is not a number question"))
+            elif q.requires != target.requires:
+                problems.append(Problem(where, f"must have the same requires as '{target.id}'"))
+            for option, sp in q.answers_for.spans.items():
+                for bound in (sp.at_least, sp.below):
+                    if isinstance(bound, str) and bound not in kb.parameters:
+                        problems.append(Problem(where, f"span of '{option}': unknown parameter '{bound}'"))
+    for marker in kb.key_markers:
+        for qid in marker.questions:
+            if qid not in kb.questions:
+                problems.append(Problem(f"knowledge_base/assessment.yaml: key_markers ({marker.id})",
+                                        f"unknown question '{qid}'{did_you_mean(qid, kb.questions)}"))
+    for p in kb.parameters.values():
+        for other in p.above:
+            below = kb.parameters.get(other)
+            where = f"knowledge_base/parameters.yaml: parameters ({p.id})"
+            if below is None:
+                problems.append(Problem(where, f"above: unknown parameter '{other}'"))
+            elif not p.value > below.value:
+                problems.append(Problem(where, f"value {p.value} must be above {other} ({below.value})"))
+
     spectrum_ids = set(kb.catalogue["spectrum"])
     for kind, entries in kb.catalogue.items():
         for entry in entries.values():
@@ -316,6 +424,12 @@ def reference_problems(kb: KnowledgeBase, rule_files: Mapping[str, str]) -> list
                     Problem(where, f"unknown approach '{entry.approach}'"
                             f"{did_you_mean(entry.approach, kb.approaches)}")
                 )
+            if isinstance(entry, Argument):
+                if entry.tally not in kb.tallies:
+                    problems.append(Problem(where, f"unknown tally '{entry.tally}'"
+                                                   f"{did_you_mean(entry.tally, kb.tallies)}"))
+                if isinstance(entry.weight, str) and entry.weight not in kb.parameters:
+                    problems.append(Problem(where, f"unknown weight parameter '{entry.weight}'"))
             if isinstance(entry, Interpretation) and entry.measure not in kb.catalogue["measure"]:
                 problems.append(Problem(where, f"unknown measure '{entry.measure}'"))
             if isinstance(entry, Measure):
@@ -338,10 +452,22 @@ def reference_problems(kb: KnowledgeBase, rule_files: Mapping[str, str]) -> list
     return problems
 
 
-def condition_problem(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds) -> str | None:
+def _bound_problem(kb: KnowledgeBase, cond: Bounded) -> str | None:
+    for bound in (cond.at_least, cond.at_most, cond.below):
+        if isinstance(bound, str) and bound not in kb.parameters:
+            return f"unknown parameter '{bound}'{did_you_mean(bound, kb.parameters)}"
+    return None
+
+
+def condition_problem(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds | TallyRange) -> str | None:
     """What is wrong with one condition's references, or None."""
     if isinstance(cond, Holds):
         return _ref_problem(kb, cond.fact)
+    if isinstance(cond, TallyRange):
+        for t in (cond.tally, cond.minus):
+            if t is not None and t not in kb.tallies:
+                return f"unknown tally '{t}'{did_you_mean(t, kb.tallies)}"
+        return _bound_problem(kb, cond)
     q = kb.questions.get(cond.answer)
     if q is None:
         return f"unknown question '{cond.answer}'{did_you_mean(cond.answer, kb.questions)}"
@@ -355,18 +481,16 @@ def condition_problem(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds) -
         return None
     if q.kind != "integer":
         return f"'{q.id}' is a choice; use 'in'"
-    for bound in (cond.at_least, cond.at_most, cond.below):
-        if isinstance(bound, str) and bound not in kb.parameters:
-            return f"unknown parameter '{bound}'{did_you_mean(bound, kb.parameters)}"
-    return None
+    return _bound_problem(kb, cond)
 
 
 def reads(rule: Rule) -> set[str]:
-    """The derived facts a rule reads, positively or through `unless`."""
+    """The derived facts a rule reads positively or through `unless` (tallies: KnowledgeBase.reads)."""
     return {c.fact for c in rule.when if isinstance(c, Holds)} | set(rule.unless)
 
 
-def stratify(rules: Iterable[Rule]) -> tuple[dict[str, int], list[Problem]]:
+def stratify(rules: Iterable[Rule], read: Callable[[Rule], set[str]] = reads,
+             ) -> tuple[dict[str, int], list[Problem]]:
     """Give each rule a stratum above every rule that asserts a fact it reads.
 
     Strict for positive reads too, so a stratum never reads its own output: then all of a
@@ -378,7 +502,7 @@ def stratify(rules: Iterable[Rule]) -> tuple[dict[str, int], list[Problem]]:
     for r in rules:
         for ref in r.then:
             asserters.setdefault(ref, []).append(r.id)
-    deps = {r.id: sorted({a for ref in reads(r) for a in asserters.get(ref, [])}) for r in rules}
+    deps = {r.id: sorted({a for ref in read(r) for a in asserters.get(ref, [])}) for r in rules}
     strata: dict[str, int] = {}
     visiting: list[str] = []
     problems: list[Problem] = []

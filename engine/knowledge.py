@@ -29,6 +29,7 @@ Section = Literal["subject", "timeline", "criteria", "findings", "measures"]
 # Kinds of fact a rule can assert. They mirror the report contract (DESIGN.md section 5).
 DerivedKind = Literal[
     "finding",
+    "argument",
     "spectrum",
     "driver",
     "formulation",
@@ -74,6 +75,26 @@ class Group(Model):
     help: Text | None = None
 
 
+class Span(Model):
+    """A range of a whole number: `at_least` inclusive, `below` exclusive; numbers or parameter ids."""
+
+    at_least: int | Id | None = None
+    below: int | Id | None = None
+
+
+class AnswersFor(Model):
+    """This question gives another (whole-number) question's answer in another form.
+
+    A date question counts whole weeks from its date to the assessment date; a choice question
+    stands for a range of the number per option (`spans`). A number given directly always wins;
+    a category decides a condition on the number only when its whole range lies inside the
+    condition's range (met) or outside it (unmet), and otherwise leaves it unknown.
+    """
+
+    question: Id
+    spans: dict[Id, Span] = Field(default_factory=dict)
+
+
 class Question(Model):
     """One answerable item of a case: a timeline field, a criterion, a finding or a measure."""
 
@@ -84,16 +105,27 @@ class Question(Model):
     prompt: Text
     prompt_self: Text | None = None
     help: Text
-    kind: Literal["choice", "integer"] = "choice"
+    kind: Literal["choice", "integer", "date"] = "choice"
     options: tuple[Id, ...] = ()
     option_labels: dict[str, Text] = Field(default_factory=dict)
     minimum: int | None = None
     maximum: int | None = None
     requires: dict[Id, tuple[Id, ...]] = Field(default_factory=dict)
+    answers_for: AnswersFor | None = None
     source: Source
 
     @model_validator(mode="after")
     def _shape(self) -> Question:
+        if self.kind == "date":
+            if self.options or self.answers_for is None or self.answers_for.spans:
+                raise ValueError("a date question has no options and answers_for a number (no spans)")
+            return self
+        if self.answers_for is not None:
+            if self.kind != "choice":
+                raise ValueError("only a choice or date question can answer for another")
+            missing = [o for o in self.allowed_options() if o != UNKNOWN and o not in self.answers_for.spans]
+            if missing:
+                raise ValueError(f"answers_for needs a span for every option: missing {missing}")
         if self.kind == "integer":
             if self.options:
                 raise ValueError("an integer question has no options")
@@ -169,18 +201,47 @@ class Holds(Model):
 def _condition_shape(value: object) -> str:
     """Pick the condition model by its keys, so errors speak of one shape, not three."""
     if isinstance(value, dict):
+        if "tally" in value:
+            return "tally"
         if "fact" in value:
             return "fact"
         if "in" in value or "is_in" in value:
             return "in"
         return "range"
+    if isinstance(value, TallyRange):
+        return "tally"
     return "fact" if isinstance(value, Holds) else "in" if isinstance(value, AnswerIn) else "range"
 
 
+class TallyRange(Model):
+    """Condition: the weight of a tally's asserted arguments (minus another tally's) lies in a range.
+
+    Bounds as for AnswerRange. Unknown arguments are never counted; in three-valued reasoning
+    they make the tally an interval.
+    """
+
+    tally: Id
+    minus: Id | None = None
+    at_least: int | Id | None = None
+    at_most: int | Id | None = None
+    below: int | Id | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> TallyRange:
+        if self.at_least is None and self.at_most is None and self.below is None:
+            raise ValueError("a tally condition needs at_least, at_most or below")
+        if self.at_most is not None and self.below is not None:
+            raise ValueError("give at_most or below, not both")
+        return self
+
+
 Condition = Annotated[
-    Annotated[AnswerIn, Tag("in")] | Annotated[AnswerRange, Tag("range")] | Annotated[Holds, Tag("fact")],
+    Annotated[AnswerIn, Tag("in")] | Annotated[AnswerRange, Tag("range")] | Annotated[Holds, Tag("fact")]
+    | Annotated[TallyRange, Tag("tally")],
     Discriminator(_condition_shape),
 ]
+AnswerCondition = AnswerIn | AnswerRange
+Bounded = AnswerRange | TallyRange
 FactRef = Annotated[str, StringConstraints(pattern=r"^[a-z_]+\.[a-z][a-z0-9_]*$")]
 
 
@@ -215,6 +276,31 @@ class Finding(Entry):
     """An intermediate finding; `direction` names the spectrum position it is evidence toward."""
 
     direction: Id | None = None
+
+
+class Argument(Entry):
+    """An argument in a weighing: asserted by rules, it adds `weight` to its tally."""
+
+    tally: Id
+    weight: int | Id = 1
+
+
+class Tally(Model):
+    """A weighing: the arguments that add to it are the catalogue's arguments naming it."""
+
+    id: Id
+    label: Text
+    text: Text
+    source: Source
+
+
+class KeyMarker(Model):
+    """One of the source's key markers: assessed when any of its questions is answered."""
+
+    id: Id
+    label: Text
+    questions: tuple[Id, ...] = Field(min_length=1)
+    source: Source
 
 
 class Position(Entry):
@@ -252,14 +338,30 @@ class Interpretation(Entry):
 
 
 class Parameter(Model):
-    """A named number a rule uses; `clinical_judgment_default` marks numbers the source does not give."""
+    """A named number a rule uses; `clinical_judgment_default` marks numbers the source does not give.
+
+    `minimum` and `maximum` bound the value; `above` names parameters it must exceed (an order
+    of cut-offs or thresholds). Checked at load: a knowledge base out of range gives no advice.
+    """
 
     id: Id
     value: int
     unit: Text
     note: Text
     clinical_judgment_default: bool
+    minimum: int
+    maximum: int
+    above: tuple[Id, ...] = ()
     source: Source
+
+    @model_validator(mode="after")
+    def _in_range(self) -> Parameter:
+        if self.maximum < self.minimum:
+            raise ValueError("maximum is below minimum")
+        if not self.minimum <= self.value <= self.maximum:
+            raise ValueError(f"value {self.value} is outside its allowed range "
+                             f"{self.minimum}..{self.maximum}")
+        return self
 
 
 class Approach(Model):

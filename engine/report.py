@@ -159,6 +159,7 @@ class Report(Out):
     report_version: int = REPORT_VERSION
     case_id: str | None
     subject: str
+    as_of: str | None = None
     spectrum: Spectrum
     drivers: list[str]
     formulations: list[str]
@@ -275,6 +276,7 @@ def build_report(kb: KnowledgeBase, case: Case, run: Run) -> Report:
     return Report(
         case_id=case.case_id,
         subject=case.subject,
+        as_of=case.as_of.isoformat() if case.as_of else None,
         spectrum=Spectrum(
             position=position.id,
             label=position.label,

@@ -13,10 +13,10 @@ from functools import cache
 from itertools import combinations
 
 from engine.case import Answer
-from engine.conditions import answer_holds
+from engine.conditions import Status, answer_status, tally_status
 from engine.generated import Evaluate, generated_evaluator
 from engine.kb_loader import KnowledgeBase
-from engine.knowledge import UNKNOWN, AnswerIn, AnswerRange, Holds, Rule
+from engine.knowledge import UNKNOWN, AnswerIn, AnswerRange, Holds, Rule, TallyRange
 
 # The conclusions an answer can change (the formulation; recommendations follow from them).
 CONCLUSION_KINDS = ("spectrum", "driver", "formulation", "origin")
@@ -58,6 +58,8 @@ def conclusions_of(derived: Iterable[str]) -> Conclusions:
 def domain(kb: KnowledgeBase, qid: str) -> tuple[Answer, ...]:
     """Representative known values of a question: every option, or every threshold's sides."""
     q = kb.questions[qid]
+    if q.kind == "date":
+        return ()  # dates reach the rules as the numbers they answer for
     if q.kind == "choice":
         return tuple(o for o in q.allowed_options() if o != UNKNOWN)
     low = q.minimum if q.minimum is not None else 0
@@ -71,6 +73,18 @@ def domain(kb: KnowledgeBase, qid: str) -> tuple[Answer, ...]:
                         points.add(int(x))
     high = q.maximum if q.maximum is not None else max(points) + 1
     return tuple(sorted(p for p in points if low <= p <= high))
+
+
+def open_domain(kb: KnowledgeBase, qid: str, answers: Answers) -> tuple[Answer, ...]:
+    """The values an unanswered question can still take: for a number whose category is given,
+    only the values inside that category's range."""
+    values = domain(kb, qid)
+    category = kb.category_of(qid)
+    given = answers.get(category.id) if category is not None else None
+    if category is None or given is None:
+        return values
+    lo, hi = kb.span(category, str(given))
+    return tuple(v for v in values if isinstance(v, int) and lo <= v <= hi) or (int(lo),)
 
 
 def with_answer(kb: KnowledgeBase, answers: Answers, qid: str, value: Answer | None) -> dict[str, Answer]:
@@ -92,7 +106,7 @@ def cone(kb: KnowledgeBase, kind: str) -> tuple[tuple[Rule, ...], tuple[str, ...
     cones = _fact_cones(kb)
     ids = frozenset().union(*(cones[f"{kind}.{i}"].rules for i in kb.catalogue[kind]))
     ordered = tuple(sorted((r for r in kb.rules if r.id in ids), key=lambda r: (kb.strata[r.id], r.id)))
-    questions = {c.answer for r in ordered for c in r.when if not isinstance(c, Holds)}
+    questions = {q for r in ordered for q in questions_read(kb, r)}
     # Requirements first, so a question is only tried once what it requires is set.
     in_order = [q for q in kb.questions if q in questions]
     in_order.sort(key=lambda q: len(kb.questions[q].requires))
@@ -179,6 +193,10 @@ def _and(values: Iterable[Truth]) -> Truth:
     return result
 
 
+_STATUS = {Truth.T: Status.MET, Truth.F: Status.UNMET, Truth.U: Status.UNKNOWN}
+_TRUTH = {v: k for k, v in _STATUS.items()}
+
+
 @dataclass(frozen=True)
 class Partial:
     """Three-valued evaluation of a case with unanswered questions."""
@@ -202,25 +220,35 @@ def three_valued(kb: KnowledgeBase, rules: Iterable[Rule], answers: Answers) -> 
     rule_truth: dict[str, Truth] = {}
 
     def answer_truth(cond: AnswerIn | AnswerRange) -> Truth:
-        value = answers.get(cond.answer)
-        if value is None:
+        status = answer_status(kb, cond, answers)
+        if status is Status.UNKNOWN:
             q = kb.questions[cond.answer]
             open_requires = all(other not in answers or answers[other] in allowed
                                 for other, allowed in q.requires.items())
             return Truth.U if open_requires else Truth.F
-        return Truth.T if answer_holds(kb, cond, value) else Truth.F
+        return Truth.T if status is Status.MET else Truth.F
+
+    def fact_status(ref: str) -> Status:
+        return _STATUS[facts.get(ref, Truth.F)]
+
+    def truth(c: AnswerIn | AnswerRange | Holds | TallyRange) -> Truth:
+        if isinstance(c, Holds):
+            return facts.get(c.fact, Truth.F)
+        if isinstance(c, TallyRange):
+            return _TRUTH[tally_status(kb, c, fact_status)]
+        return answer_truth(c)
 
     for rule in rules:
-        parts = [facts.get(c.fact, Truth.F) if isinstance(c, Holds) else answer_truth(c) for c in rule.when]
+        parts = [truth(c) for c in rule.when]
         negated = {Truth.T: Truth.F, Truth.F: Truth.T, Truth.U: Truth.U}
         parts += [negated[facts.get(ref, Truth.F)] for ref in rule.unless]
-        truth = _and(parts)
-        rule_truth[rule.id] = truth
+        holds = _and(parts)
+        rule_truth[rule.id] = holds
         for ref in rule.then:
             old = facts.get(ref, Truth.F)
-            if truth is Truth.T or old is Truth.T:
+            if holds is Truth.T or old is Truth.T:
                 facts[ref] = Truth.T
-            elif truth is Truth.U or old is Truth.U:
+            elif holds is Truth.U or old is Truth.U:
                 facts[ref] = Truth.U
             else:
                 facts[ref] = Truth.F
@@ -249,7 +277,7 @@ def _fact_cones(kb: KnowledgeBase) -> dict[str, Cone]:
                 for rule in kb.asserters(frontier.pop()):
                     if rule.id not in rules:
                         rules.add(rule.id)
-                        reads = {c.fact for c in rule.when if isinstance(c, Holds)} | set(rule.unless)
+                        reads = kb.reads(rule)
                         frontier.update(reads - facts)
                         facts.update(reads)
             out[target] = Cone(frozenset(rules), frozenset(facts))
@@ -267,14 +295,25 @@ def _relevant(kb: KnowledgeBase, partial: Partial, targets: Iterable[str]) -> fr
         ref in facts and partial.fact(ref) is not Truth.T for ref in by_id[rid].then))
 
 
+def questions_read(kb: KnowledgeBase, rule: Rule) -> set[str]:
+    """The questions a rule's conditions read, with the categories that answer for a number."""
+    out: set[str] = set()
+    for cond in rule.when:
+        if isinstance(cond, (AnswerIn, AnswerRange)):
+            out.add(cond.answer)
+            category = kb.category_of(cond.answer) if isinstance(cond, AnswerRange) else None
+            if category is not None:
+                out.add(category.id)
+    return out
+
+
 @cache
 def _readers(kb: KnowledgeBase) -> dict[str, frozenset[str]]:
     """For each question, the ids of the rules that read it."""
     out: dict[str, set[str]] = {}
     for rule in kb.rules:
-        for cond in rule.when:
-            if not isinstance(cond, Holds):
-                out.setdefault(cond.answer, set()).add(rule.id)
+        for qid in questions_read(kb, rule):
+            out.setdefault(qid, set()).add(rule.id)
     return {q: frozenset(r) for q, r in out.items()}
 
 
@@ -378,7 +417,7 @@ def robustness(kb: KnowledgeBase, sweeper: Sweeper, node_limit: int = 150) -> Ro
         if branch is None:
             found.update(p for p in possible if partial.fact(f"spectrum.{p}") is Truth.T)
             return
-        for value in domain(kb, branch):
+        for value in open_domain(kb, branch, answers):
             search({**answers, branch: value})
 
     search(dict(sweeper.answers))

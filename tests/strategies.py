@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from hypothesis import strategies as st
@@ -11,7 +12,12 @@ from engine.case import ANSWER_SECTIONS
 from engine.knowledge import Question
 
 
+AS_OF = "2026-06-01"
+
+
 def _value(q: Question) -> st.SearchStrategy[Any]:
+    if q.kind == "date":
+        return st.dates(date(2000, 1, 1), date.fromisoformat(AS_OF)).map(date.isoformat)
     if q.kind == "integer":
         low = q.minimum or 0
         high = q.maximum if q.maximum is not None else low + 1000
@@ -36,6 +42,8 @@ def case_dicts(draw: st.DrawFn, kb: KnowledgeBase) -> dict[str, Any]:
     for q in kb.questions.values():
         if q.requires and all(answers.get(k) in v for k, v in q.requires.items()) and draw(st.booleans()):
             answers[q.id] = draw(_value(q))
+    if any(kb.questions[qid].kind == "date" for qid in answers):
+        data["as_of"] = AS_OF
     for section in ANSWER_SECTIONS:
         values = {q.id: answers[q.id] for q in kb.questions_in(section) if q.id in answers}
         if values:

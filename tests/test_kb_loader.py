@@ -62,7 +62,7 @@ def test_unknown_option_and_unknown_fact(kb_dir: Path) -> None:
 def test_missing_quote_names_the_entry(kb_dir: Path) -> None:
     path = kb_dir / "parameters.yaml"
     quote = 'quote: "if that same person stays disconnected months later"'
-    path.write_text(path.read_text().replace(quote, ""))
+    path.write_text(path.read_text().replace(quote, "", 1))
     assert problems(kb_dir) == [
         "knowledge_base/parameters.yaml: parameters[0] (persistence_weeks): source.quote: Field required"]
 
