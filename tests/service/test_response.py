@@ -213,3 +213,20 @@ def test_json_types_are_not_coerced(response: dict[str, Any], kb: KnowledgeBase,
     _find(response, "weeks_since_onset")["answer"] = [answer]
     problems = _problems(response, kb)
     assert len(problems) == 1 and problems[0].startswith("item 'weeks_since_onset': "), problems
+
+
+def test_date_answers_round_trip_and_count_from_authored(kb: KnowledgeBase) -> None:
+    """A date question of the catalogue: valueDate both ways, counted from `authored` (as_of)."""
+    dated = [q for q in kb.questions.values() if q.kind == "date" and not q.requires]
+    assert dated, "the catalogue has a date question"
+    q = dated[0]
+    case = {"schema_version": 1, "as_of": "2024-06-01", q.section: {q.id: "2024-01-15"}}
+    response = response_from_case(case, kb)
+    assert response["authored"] == "2024-06-01"
+    assert _find(response, q.id)["answer"] == [{"valueDate": "2024-01-15"}]
+    back = case_from_response(response, kb)
+    assert back.to_dict() == case
+    expected = assess(parse_case(case, kb), explain=True).to_json_dict()
+    assert assess(back, explain=True).to_json_dict() == expected
+    later = {**response, "authored": "2025-06-01"}  # the same answers, given a year later
+    assert case_from_response(later, kb).answers != back.answers
