@@ -196,12 +196,11 @@ def create_app(config: ServiceConfig, kb: KnowledgeBase | None = None) -> FastAP
         known_service(service_id)
         call = parse_hook_request(await request.body())
         prefetch = call.prefetch or {}
-        value = (prefetch[PREFETCH_KEY] if PREFETCH_KEY in prefetch
-                 else NotPrefetched("it was not prefetched"))
-        chosen = latest_response(value) if not isinstance(value, NotPrefetched) else value
-        if isinstance(chosen, NotPrefetched):
+        chosen = (latest_response(prefetch[PREFETCH_KEY]) if PREFETCH_KEY in prefetch
+                  else NotPrefetched("it was not prefetched"))
+        if isinstance(chosen, NotPrefetched):  # fetch it, or answer 412
             chosen = latest_response(await fetch_latest(call, config, state["http"], chosen.reason))
-            if isinstance(chosen, NotPrefetched):
+            if isinstance(chosen, NotPrefetched):  # fetch_latest returns Bundles only; kept for the types
                 raise error(412, "the FHIR server answered an OperationOutcome", "processing")
         if chosen is None:
             log.info("%s: no response to assess, no cards (%.1f ms)", service_id,

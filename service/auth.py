@@ -86,7 +86,8 @@ class KeySet:
         if url is None:  # inline keys are never fetched
             return
         try:
-            with httpx.Client(timeout=self._timeout, follow_redirects=False) as client:
+            # trust_env=False: no proxy from the environment; the request goes only to the configured URL.
+            with httpx.Client(timeout=self._timeout, follow_redirects=False, trust_env=False) as client:
                 response = client.get(url, headers={"Accept": "application/json"})
             if response.status_code != 200 or len(response.content) > JWKS_MAX_BYTES:
                 raise AuthError(f"the issuer's JWKS URL answered HTTP {response.status_code}",
