@@ -148,8 +148,32 @@ def _serve(argv: list[str]) -> int:
         if args.config:
             os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
         os.environ[BASE_URL_ENV] = base
-        uvicorn.run("service.app:factory", factory=True, workers=args.workers, **options)
+        _run_workers(args.workers, options)
     return 0
+
+
+def _run_workers(workers: int, options: dict[str, Any]) -> None:
+    """Run `workers` processes on one listening socket, as `uvicorn.run(..., workers=N)` does.
+
+    uvicorn's own listener is made with proto 0, so asyncio never sets TCP_NODELAY on the
+    accepted connections, and every keep-alive request after the first waits ~40 ms for a
+    delayed ACK (uvicorn issue #3149). The listener is rebuilt from its descriptor, which
+    reports IPPROTO_TCP, before the workers get it.
+    """
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("service.app:factory", factory=True, workers=workers, **options)
+    Multiprocess(config, sockets=[tcp_listener(config)]).run()
+
+
+def tcp_listener(config: Any) -> Any:
+    """uvicorn's listening socket for `config`, rebuilt so that it reports IPPROTO_TCP."""
+    import socket
+
+    listener = socket.socket(fileno=config.bind_socket().detach())  # family/type/proto from the fd
+    listener.set_inheritable(True)
+    return listener
 
 
 def main(argv: list[str] | None = None) -> int:
