@@ -482,6 +482,10 @@ def test_several_workers_share_one_replay_cache(tmp_path: Path, kb: KnowledgeBas
     settings = {"replay_cache": f"sqlite:{tmp_path / 'jti.sqlite'}"}
     running = start_server(tmp_path, config_text(settings), "--workers", "2")
     try:
+        deadline = time.monotonic() + 60  # /healthz answers as soon as one worker is up
+        while len(set(re.findall(r"Started server process \[(\d+)\]", running.log()))) < 2:
+            assert time.monotonic() < deadline, running.log()
+            time.sleep(0.2)
         tok = token(running.url(HOOK))
         body = hook_body(searchset(response_of(VIGNETTES[0], kb)))
         statuses = []
@@ -489,8 +493,7 @@ def test_several_workers_share_one_replay_cache(tmp_path: Path, kb: KnowledgeBas
             with httpx.Client(timeout=30) as fresh:
                 reply = fresh.post(running.url(HOOK), json=body, headers={"Authorization": f"Bearer {tok}"})
                 statuses.append(reply.status_code)
-        assert sorted(statuses) == [200] + [401] * 7
-        assert len(set(re.findall(r"Started server process \[(\d+)\]", running.log()))) == 2
+        assert sorted(statuses) == [200] + [401] * 7, running.log()
     finally:
         running.stop()
 
