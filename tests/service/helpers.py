@@ -3,6 +3,9 @@ hook request bodies, and the CDS Hooks JSON Schemas."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import socket
@@ -20,6 +23,7 @@ import httpx
 import jsonschema
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,6 +75,28 @@ def token(aud: str | list[str], *, alg: str = "RS384", key: Any = None, kid: str
         key = keys().ec if alg == "ES384" else keys().rsa
     header = {"kid": kid or (EC_KID if alg == "ES384" else RSA_KID), "typ": "JWT", **(headers or {})}
     return jwt.encode(payload, key, algorithm=alg, headers=header)
+
+
+def unsigned(payload: Mapping[str, Any]) -> str:
+    """An unsigned token (alg none)."""
+    return jwt.encode(dict(payload), None, algorithm="none", headers={"kid": RSA_KID})
+
+
+def hs256_token(payload: Mapping[str, Any], secret: bytes) -> str:
+    """An HS256 token built by hand (PyJWT refuses a PEM key as an HMAC secret): the classic
+    confusion attack signs with the RSA public key as the shared secret."""
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": RSA_KID}).encode())
+    body = b64(json.dumps(dict(payload)).encode())
+    signature = hmac.new(secret, f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(signature)}"
+
+
+def public_pem() -> bytes:
+    """The trusted RSA public key in PEM."""
+    return keys().rsa.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
 
 
 def toml_value(value: Any) -> str:

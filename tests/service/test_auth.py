@@ -10,14 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from service.auth import AuthError, TokenVerifier
 from service.config import ConfigError, ServiceConfig, load_config, parse_config
 from service.replay import MemoryReplayCache, ReplayCacheFull, SqliteReplayCache
-from tests.service.helpers import ISSUER, RSA_KID, config_text, keys, token
+from tests.service.helpers import ISSUER, RSA_KID, config_text, hs256_token, keys, public_pem, token, unsigned
 
 AUD = "http://127.0.0.1:9/cds-services/questionnaire-assessment"
 
@@ -34,10 +32,6 @@ def refused(v: TokenVerifier, tok: str | None, aud: str = AUD) -> str:
     return err.value.message
 
 
-def unsigned(payload: dict[str, Any]) -> str:
-    return jwt.encode(payload, None, algorithm="none", headers={"kid": RSA_KID})
-
-
 def test_rs384_and_es384_are_accepted() -> None:
     v = verifier()
     assert v.verify(f"Bearer {token(AUD)}", {AUD}).iss == ISSUER
@@ -49,9 +43,7 @@ def test_every_bad_token_is_refused_with_its_reason() -> None:
     v = verifier()
     now = int(time.time())
     base = {"iss": ISSUER, "aud": AUD, "exp": now + 60, "iat": now, "jti": "j-none"}
-    public_pem = keys().rsa.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-    # The classic confusion attack: HMAC "signed" with the RSA public key as the secret.
-    hs = _hs_token(base, public_pem)
+    hs = hs256_token(base, public_pem())
     cases = {
         "missing": (None, "a bearer token is required"),
         "garbage": ("not.a.jwt", "not a well-formed JWT"),
@@ -73,21 +65,6 @@ def test_every_bad_token_is_refused_with_its_reason() -> None:
     }
     for name, (tok, reason) in cases.items():
         assert reason in refused(v, tok), name
-
-
-def _hs_token(payload: dict[str, Any], secret: bytes) -> str:
-    """An HS256 token built by hand (PyJWT itself refuses a PEM key as an HMAC secret)."""
-    import base64
-    import hashlib
-    import hmac
-
-    def b64(data: bytes) -> str:
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-    head = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": RSA_KID}).encode())
-    body = b64(json.dumps(payload).encode())
-    signature = hmac.new(secret, f"{head}.{body}".encode(), hashlib.sha256).digest()
-    return f"{head}.{body}.{b64(signature)}"
 
 
 def test_a_token_is_accepted_once() -> None:

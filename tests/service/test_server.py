@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,15 +32,20 @@ from service.response import response_from_case
 from service.terminology import QUESTIONNAIRE_URL
 from tests.service import sinks
 from tests.service.helpers import (
+    ISSUER,
     ROOT,
     Server,
     check_outcome,
     check_schema,
     config_text,
     hook_body,
+    hs256_token,
+    keys,
+    public_pem,
     searchset,
     start_server,
     token,
+    unsigned,
 )
 
 VIGNETTES = default_vignettes()
@@ -272,19 +278,12 @@ def test_another_patients_response_is_refused(server: Server, kb: KnowledgeBase)
 
 def _bad_tokens(server: Server) -> dict[str, str | None]:
     aud = server.url(HOOK)
-    from tests.service.test_auth import _hs_token, unsigned
-
     now = int(time.time())
-    claims = {"iss": "https://ehr.test.invalid", "aud": aud, "exp": now + 60, "iat": now, "jti": "x"}
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    from tests.service.helpers import keys
-
-    pem = keys().rsa.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    claims = {"iss": ISSUER, "aud": aud, "exp": now + 60, "iat": now}
     return {
         "missing": None,
-        "unsigned": unsigned(claims),
-        "shared secret": _hs_token({**claims, "jti": "y"}, pem),
+        "unsigned": unsigned({**claims, "jti": str(uuid.uuid4())}),
+        "shared secret": hs256_token({**claims, "jti": str(uuid.uuid4())}, public_pem()),
         "wrong key": token(aud, key=keys().stranger),
         "expired": token(aud, issued=-600),
         "wrong audience": token(server.url("/cds-services")),
