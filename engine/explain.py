@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.case import Answer, Case
-from engine.conditions import ConditionState, Status, condition_states
+from engine.conditions import ConditionState, Status, condition_states, tally_value
 from engine.inference import Evaluator, Run
 from engine.kb_loader import KnowledgeBase
-from engine.knowledge import Position
+from engine.knowledge import Position, TallyRange
 from engine.report import QuestionOut, Report, TracedStep
 from engine.whatif import (
     CONCLUSION_KINDS,
@@ -53,6 +53,9 @@ def used_text(kb: KnowledgeBase, used: str) -> str:
     """A fact a rule used, in words: 'prompt: answer', a finding's label, or 'not: label'."""
     if used.startswith("not "):
         return f"not: {_label(kb, used[4:])}"
+    tally = tally_used(used)
+    if tally is not None:
+        return f"weighing {kb.tallies[tally].label.lower()}: {used.partition(' = ')[2]}"
     qid, sep, value = used.partition(" = ")
     if sep and qid in kb.questions:
         q = kb.questions[qid]
@@ -61,13 +64,30 @@ def used_text(kb: KnowledgeBase, used: str) -> str:
     return _label(kb, used)
 
 
+def weighing(kb: KnowledgeBase, tally: str, asserted: set[str] | frozenset[str]) -> dict[str, Any]:
+    """How one tally was weighed: its label, total and the asserted arguments with their weights."""
+    arguments = [{"id": ref, "label": _label(kb, ref), "weight": w}
+                 for ref, w in kb.tally_arguments(tally) if ref in asserted]
+    return {"tally": tally, "label": kb.tallies[tally].label,
+            "total": sum(a["weight"] for a in arguments), "arguments": arguments}
+
+
+def tally_used(used: str) -> str | None:
+    """The tally id of a 'tally X = n' fact a rule used, else None."""
+    if used.startswith("tally ") and " = " in used:
+        return used[len("tally "):].partition(" = ")[0]
+    return None
+
+
 def how(kb: KnowledgeBase, trace: Sequence[TracedStep], ref: str) -> dict[str, Any]:
     """The proof of a reached conclusion: the firings that asserted it, then (deeper) the
-    firings behind each derived fact they used. Works on a run's trace or a report's."""
+    firings behind each derived fact they used, and behind each argument a weighing counted.
+    Works on a run's trace or a report's."""
     by_fact: dict[str, list[int]] = defaultdict(list)
     for i, firing in enumerate(trace):
         for asserted in firing.asserted:
             by_fact[asserted].append(i)
+    asserted_all = set(by_fact)
     rules = {r.id: r for r in kb.rules}
     steps: list[dict[str, Any]] = []
     shown: set[int] = set()
@@ -79,13 +99,21 @@ def how(kb: KnowledgeBase, trace: Sequence[TracedStep], ref: str) -> dict[str, A
             shown.add(i)
             firing = trace[i]
             rule = rules[firing.rule]
-            steps.append({
+            tallies = [t for t in (tally_used(u) for u in firing.used) if t is not None]
+            step: dict[str, Any] = {
                 "rule": rule.id, "title": rule.title, "explanation": rule.explanation,
                 "used": list(firing.used), "used_text": [used_text(kb, u) for u in firing.used],
                 "asserted": list(firing.asserted), "source": rule.source.model_dump(), "depth": depth,
-            })
+            }
+            if tallies:
+                step["weighing"] = [weighing(kb, t, asserted_all) for t in tallies]
+            steps.append(step)
             for used in firing.used:
-                if " = " not in used and not used.startswith("not "):
+                tally = tally_used(used)
+                if tally is not None:
+                    for arg, _ in kb.tally_arguments(tally):
+                        visit(arg, depth + 1)
+                elif " = " not in used and not used.startswith("not "):
                     visit(used, depth + 1)
 
     visit(ref, 0)
@@ -99,6 +127,10 @@ def _condition(kb: KnowledgeBase, state: ConditionState, case: Case, run: Run, d
         q = kb.questions[state.question]
         out["label"] = q.prompt
         out["value"] = answer_text(kb, q.id, case.answers.get(q.id))
+    elif state.tally is not None:
+        tally = kb.tallies[state.tally]
+        out["label"] = f"weighing: {tally.label.lower()}"
+        out["value"] = str(tally_value(kb, TallyRange(tally=state.tally, at_least=0), run.derived))
     elif state.fact is not None:
         out["label"] = ("not: " if state.negated else "") + _label(kb, state.fact)
         if state.status is Status.UNMET and state.negated:
@@ -173,8 +205,10 @@ def explanations(kb: KnowledgeBase, case: Case, run: Run, report: Report,
         "why_not": why,
         "evidence_against": against,
         "what_would_change": what,
-        "robustness": {"stable": robust.stable, "exhaustive": robust.exhaustive,
-                       "reachable_positions": list(robust.reachable), "pivotal": list(robust.pivotal)},
+        "robustness": {"stable": robust.stable and report.completeness.complete,
+                       "robust": robust.stable, "exhaustive": robust.exhaustive,
+                       "reachable_positions": list(robust.reachable), "pivotal": list(robust.pivotal),
+                       "unassessed": [m.id for m in report.completeness.unassessed]},
     }, questions
 
 

@@ -291,6 +291,7 @@ class Tally(Model):
     id: Id
     label: Text
     text: Text
+    direction: Id | None = None
     source: Source
 
 
@@ -311,12 +312,21 @@ class Position(Entry):
     evidence_against: tuple[Id, ...] = ()
 
 
+class ReassessWhen(Model):
+    """When a recommendation to reassess falls due: `after` weeks, counted from the assessment,
+    or, when one of `counted_from` (numbers of weeks) is answered, what remains of them."""
+
+    after: int | Id
+    counted_from: tuple[Id, ...] = ()
+
+
 class Recommendation(Entry):
     """An intervention: what to do (`text`), its approach, its pacing and why."""
 
     approach: Id
     pacing: Text
     why: Text
+    reassess: ReassessWhen | None = None
 
 
 class Caution(Entry):

@@ -7,16 +7,24 @@ same report, byte for byte.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.case import Case
+from engine.case import Answer, Case
 from engine.errors import Problem, ProblemsError
 from engine.inference import Run
 from engine.kb_loader import KnowledgeBase
-from engine.knowledge import Caution, Finding, Interpretation, Measure, Position, Recommendation
+from engine.knowledge import (
+    Argument,
+    Caution,
+    Finding,
+    Interpretation,
+    Measure,
+    Position,
+    Recommendation,
+)
 
 REPORT_VERSION = 1
 
@@ -28,12 +36,13 @@ class Out(BaseModel):
 
 
 class Evidence(Out):
-    """A finding that points toward one side of the spectrum."""
+    """A finding or a weighed argument that points toward one side of the spectrum."""
 
     id: str
     text: str
     direction: str
     because: list[str]
+    weight: int | None = None
 
 
 class Spectrum(Out):
@@ -146,6 +155,25 @@ class Reassessment(Out):
     because: list[str]
 
 
+class MarkerOut(Out):
+    """One of the source's key markers."""
+
+    id: str
+    label: str
+
+
+class Completeness(Out):
+    """Which of the source's key markers the answers assess; a stable claim needs all of them."""
+
+    assessed: list[MarkerOut]
+    unassessed: list[MarkerOut]
+
+    @property
+    def complete(self) -> bool:
+        """Whether every key marker is assessed."""
+        return not self.unassessed
+
+
 class KnowledgeBaseInfo(Out):
     """Which knowledge base produced the report."""
 
@@ -172,6 +200,7 @@ class Report(Out):
     questions: list[QuestionOut]
     inconsistencies: list[InconsistencyOut]
     reassess: Reassessment | None = None
+    completeness: Completeness = Completeness(assessed=[], unassessed=[])
     explanations: dict[str, Any]
     trace: list[TraceStep]
     knowledge_base: KnowledgeBaseInfo
@@ -212,6 +241,35 @@ def _ids(run: Run, kind: str) -> list[str]:
     return sorted(ref[len(prefix):] for ref in run.derived if ref.startswith(prefix))
 
 
+def completeness(kb: KnowledgeBase, answers: Mapping[str, Answer]) -> Completeness:
+    """The key markers these answers assess (any of a marker's questions answered) and the rest."""
+    assessed: list[MarkerOut] = []
+    unassessed: list[MarkerOut] = []
+    for marker in kb.key_markers:
+        out = MarkerOut(id=marker.id, label=marker.label)
+        (assessed if any(q in answers for q in marker.questions) else unassessed).append(out)
+    return Completeness(assessed=assessed, unassessed=unassessed)
+
+
+def reassessment(kb: KnowledgeBase, answers: Mapping[str, Answer], run: Run,
+                 because: Mapping[str, list[str]]) -> Reassessment | None:
+    """The soonest reassessment the recommended plan asks for, in weeks from the assessment."""
+    due: list[tuple[int, str, str]] = []
+    for ref in run.derived:
+        kind, _, ident = ref.partition(".")
+        entry = kb.catalogue.get(kind, {}).get(ident) if kind == "recommendation" else None
+        if not isinstance(entry, Recommendation) or entry.reassess is None:
+            continue
+        after = int(kb.param(entry.reassess.after) or 0)
+        elapsed = next((answers[q] for q in entry.reassess.counted_from
+                        if isinstance(answers.get(q), int)), 0)
+        due.append((max(1, after - int(elapsed)), entry.label, ref))
+    if not due:
+        return None
+    weeks, label, ref = min(due)
+    return Reassessment(after_weeks=weeks, reason=label, because=because[ref])
+
+
 def build_report(kb: KnowledgeBase, case: Case, run: Run) -> Report:
     """Turn one evaluation's run into the report contract."""
     because = rules_by_fact(run.trace)
@@ -233,6 +291,13 @@ def build_report(kb: KnowledgeBase, case: Case, run: Run) -> Report:
         if isinstance(finding, Finding) and finding.direction:
             evidence.append(Evidence(id=fid, text=finding.label, direction=finding.direction,
                                      because=because[f"finding.{fid}"]))
+    for aid in _ids(run, "argument"):
+        argument = kb.catalogue["argument"][aid]
+        direction = kb.tallies[argument.tally].direction if isinstance(argument, Argument) else None
+        if isinstance(argument, Argument) and direction:
+            evidence.append(Evidence(id=aid, text=argument.label, direction=direction,
+                                     because=because[f"argument.{aid}"],
+                                     weight=kb.param(argument.weight)))
 
     def entries(kind: str) -> list[tuple[str, Any, list[str]]]:
         return [(i, kb.catalogue[kind][i], because[f"{kind}.{i}"]) for i in _ids(run, kind)]
@@ -291,6 +356,8 @@ def build_report(kb: KnowledgeBase, case: Case, run: Run) -> Report:
         cautions=cautions,
         reflections=[ReflectionOut(id=i, title=e.label, text=e.text, because=by)
                      for i, e, by in entries("reflection")],
+        reassess=reassessment(kb, case.answers, run, because),
+        completeness=completeness(kb, case.answers),
         measures=measures,
         interpretations=interpretations,
         questions=[],

@@ -11,7 +11,6 @@ from engine import KnowledgeBase
 from engine.case import ANSWER_SECTIONS
 from engine.knowledge import Question
 
-
 AS_OF = "2026-06-01"
 
 

@@ -26,6 +26,7 @@ PAGES = {"assessment": "Assessment", "triage": "Quick triage", "results": "Resul
          "case_io": "Case file and report", "self_check": "Clinician self-check",
          "catalogue": "Rule catalogue", "training": "Training vignettes"}
 VIGNETTES = default_vignettes()
+PLACED = [v for v in VIGNETTES if v.expected("position") is not None]
 
 
 def ok(at: AppTest) -> AppTest:
@@ -109,7 +110,7 @@ def load_vignette(at: AppTest, v: Vignette) -> None:
 
 
 def expected_label(kb: KnowledgeBase, v: Vignette) -> str:
-    return kb.catalogue["spectrum"][v.expect.position].label
+    return kb.catalogue["spectrum"][v.expected("position")].label
 
 
 # ---- pages -----------------------------------------------------------------------------------
@@ -128,7 +129,8 @@ def test_every_input_is_labelled_and_every_question_has_help_and_source(
     for i, (_, questions) in enumerate(steps):
         at.radio(key="q__step").set_value(i)
         run(at)
-        widgets = {w.key: w for kind in ("radio", "selectbox", "number_input") for w in getattr(at, kind)}
+        inputs = ("radio", "selectbox", "number_input", "date_input")
+        widgets = {w.key: w for kind in inputs for w in getattr(at, kind)}
         for q in questions:
             w = widgets[f"q_{q.id}"]
             assert w.label == q.prompt
@@ -137,7 +139,8 @@ def test_every_input_is_labelled_and_every_question_has_help_and_source(
             if q.section != "subject":
                 assert w.value is None or w.value == "unknown", f"{q.id} does not start unknown"
             seen.add(q.id)
-        for kind in ("radio", "selectbox", "number_input", "text_input", "text_area", "multiselect"):
+        for kind in ("radio", "selectbox", "number_input", "text_input", "text_area", "multiselect",
+                     "date_input"):
             for w in getattr(at, kind):
                 assert w.label.strip(), f"unlabelled {kind} {w.key}"
     assert seen == set(kb.questions), "every catalogue question is asked somewhere"
@@ -209,7 +212,7 @@ def test_invalid_case_id_is_named_and_nothing_breaks(at: AppTest) -> None:
 
 # ---- results -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("v", VIGNETTES, ids=lambda v: v.id)
+@pytest.mark.parametrize("v", PLACED, ids=lambda v: v.id)
 def test_results_show_the_vignette_position_with_reasoning(
         at: AppTest, kb: KnowledgeBase, v: Vignette) -> None:
     load_vignette(at, v)
@@ -217,7 +220,7 @@ def test_results_show_the_vignette_position_with_reasoning(
     label = expected_label(kb, v)
     assert f"Spectrum position: {label}" in [s.value for s in at.subheader]
     picture = "\n".join(h.value for h in at.html)
-    position = kb.catalogue["spectrum"][v.expect.position]
+    position = kb.catalogue["spectrum"][v.expected("position")]
     assert isinstance(position, Position)
     if position.rank is not None:
         assert f"▲ This case: {label}" in picture
@@ -234,7 +237,7 @@ def test_results_show_the_vignette_position_with_reasoning(
     assert "Reasoning graph for this case" in expanders
     assert at.get("graphviz_chart"), "the case's reasoning graph is drawn"
     report = client(at)._memo and next(iter(client(at)._memo.values())).report
-    assert report is not None and report.spectrum.position == v.expect.position
+    assert report is not None and report.spectrum.position == v.expected("position")
     for c in report.cautions:  # each caution as a card with its level in words
         assert any(c.title in el.value and el.value.startswith(f"**{c.level.capitalize()}")
                    for el in [*at.error, *at.warning, *at.info])
@@ -385,7 +388,7 @@ def _widget(at: AppTest, key: str) -> Any:
 def test_triage_asks_the_ranked_questions_and_updates(at: AppTest, kb: KnowledgeBase) -> None:
     from ui.triage import AT_ONCE
 
-    v = next(v for v in VIGNETTES if v.expect.position == "maladaptive")
+    v = next(v for v in VIGNETTES if v.expected("position") == "maladaptive")
     target = parse_case(v.case, kb).answers
     goto(at, "triage")
     asked: list[str] = []
@@ -520,11 +523,11 @@ def test_inference_graph_overview_focus_and_listed(at: AppTest, kb: KnowledgeBas
 
 def test_training_prediction_first_then_reasoning_and_differences(at: AppTest, kb: KnowledgeBase) -> None:
     goto(at, "training")
-    v = VIGNETTES[0]
+    v = PLACED[0]
     at.selectbox(key="train_vignette").set_value(v.id)
     run(at)
     assert not [s for s in at.subheader if s.value.startswith("Spectrum position")], "no spoiler"
-    wrong = next(p for p in kb.catalogue["spectrum"] if p != v.expect.position)
+    wrong = next(p for p in kb.catalogue["spectrum"] if p != v.expected("position"))
     at.radio(key=f"train_{v.id}_spectrum").set_value(wrong)
     at.button(key=f"FormSubmitter:train_form_{v.id}-Commit my prediction").click()
     run(at)
@@ -535,7 +538,7 @@ def test_training_prediction_first_then_reasoning_and_differences(at: AppTest, k
         assert point in texts(at)
     at.button(key=f"train_{v.id}_again").click()
     run(at)
-    at.radio(key=f"train_{v.id}_spectrum").set_value(v.expect.position)
+    at.radio(key=f"train_{v.id}_spectrum").set_value(v.expected("position"))
     at.button(key=f"FormSubmitter:train_form_{v.id}-Commit my prediction").click()
     run(at)
     assert "| Spectrum position |" in "\n".join(m.value for m in at.markdown)

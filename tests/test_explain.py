@@ -70,34 +70,40 @@ def test_how_is_a_proof_tree_from_the_trace() -> None:
     top = [s for s in proof["steps"] if s["depth"] == 0]
     assert top and all("spectrum.maladaptive" in s["asserted"] for s in top)
     deeper = {s["rule"] for s in proof["steps"] if s["depth"] == 1}
-    assert "timeline.persists_after_situation" in deeper
-    step = next(s for s in proof["steps"] if s["rule"] == "timeline.persists_after_situation")
+    assert "course.loss_long_ago" in deeper
+    step = next(s for s in proof["steps"] if s["rule"] == "course.loss_long_ago")
     assert "How many weeks ago did the situation end? 26" in step["used_text"]
     assert step["source"]["quote"].startswith("However, if that same person stays disconnected")
+    # the weighing is part of the proof: the arguments counted, and the rules that asserted them
+    assert any(u.startswith("tally pattern = ") for u in top[0]["used"])
+    assert {"weigh.grief_unprocessed", "weigh.does_not_reconnect"} <= {s["rule"] for s in proof["steps"]}
 
 
 # ---- why not -----------------------------------------------------------------------------
 
 def test_why_not_adaptive_months_later_names_the_persistence_beyond_the_loss() -> None:
     report = explained(VIGNETTES["bereaved_months_later"].case)
-    (rule,) = report.explanations["why_not"]["spectrum.adaptive"]
-    by_label = {c["label"]: c for c in rule["conditions"]}
+    rules = {r["rule"]: r for r in report.explanations["why_not"]["spectrum.adaptive"]}
+    by_label = {c["label"]: c for c in rules["spectrum.adaptive.within"]["conditions"]}
     within = by_label["Still within the triggering situation (time-limited)"]
     assert within["status"] == "unmet"
-    recent = next(r for r in within["unmet_because"] if r["rule"] == "timeline.situation_recently_ended")
+    aftermath = next(r for r in within["unmet_because"] if r["rule"] == "frame.aftermath")
+    loss = next(c for c in aftermath["conditions"] if c["text"] == "finding.aftermath")
+    recent = next(r for r in loss["unmet_because"] if r["rule"] == "course.loss_recent")
     weeks = next(c for c in recent["conditions"] if c["text"].startswith("weeks_since_stressor_ended"))
-    assert weeks == {"text": "weeks_since_stressor_ended below 12 (persistence_weeks)", "status": "unmet",
-                     "label": "How many weeks ago did the situation end?", "value": "26"}
+    assert weeks == {"text": "weeks_since_stressor_ended below 26 (bereavement_persistence_weeks)",
+                     "status": "unmet", "label": "How many weeks ago did the situation end?", "value": "26"}
     against = {e["id"] for e in report.explanations["evidence_against"]["spectrum.adaptive"]}
     assert "persists_beyond_situation" in against
 
 
 def test_why_not_separates_unmet_from_unknown() -> None:
     report = explained({"schema_version": 1, "timeline": {"stressor": "ongoing"}})
-    (rule,) = report.explanations["why_not"]["spectrum.adaptive"]
-    marker = next(c for c in rule["conditions"] if c["text"] == "finding.adaptive_marker_affirmed")
-    statuses = {r["rule"]: r["conditions"][0]["status"] for r in marker["unmet_because"]}
-    assert set(statuses.values()) == {"unknown"}
+    rules = {r["rule"]: r for r in report.explanations["why_not"]["spectrum.adaptive"]}
+    statuses = {c["text"]: c["status"] for c in rules["spectrum.adaptive.within"]["conditions"]}
+    assert statuses["finding.time_limited"] == "met"
+    # no marker answered yet: the protective tally could still reach 1 (unknown, not unmet)
+    assert statuses["tally protection at least 1"] == "unknown"
     assert report.explanations["why_not"].get("spectrum.undetermined") is None  # it was reached
 
 
@@ -132,9 +138,20 @@ def test_pairs_are_minimal() -> None:
 # ---- robustness --------------------------------------------------------------------------
 
 def test_a_stable_position_is_reported_stable() -> None:
-    robust = explained(VIGNETTES["bereaved_months_later"].case).explanations["robustness"]
-    assert robust == {"stable": True, "exhaustive": True, "reachable_positions": ["maladaptive"],
-                      "pivotal": []}
+    robust = explained(VIGNETTES["iv_full_maladaptive"].case).explanations["robustness"]
+    assert robust["stable"] is robust["robust"] is robust["exhaustive"] is True
+    assert robust["reachable_positions"] == ["maladaptive"] and robust["unassessed"] == []
+
+
+def test_a_robust_position_is_not_stable_while_key_markers_are_unassessed() -> None:
+    # Issue 9: quick triage claimed "stable" after four answers with no symptom asked.
+    report = explained({"schema_version": 1, "timeline": {"stressor": "none", "duration": "lifelong"},
+                        "criteria": {"situation_specific": "no", "relationships_intact": "no",
+                                     "reconnects_when_safe": "no"}})
+    robust = report.explanations["robustness"]
+    assert report.spectrum.position == "maladaptive"
+    assert robust["stable"] is False
+    assert {"numbness", "emptiness", "precipitant"} <= set(robust["unassessed"])
 
 
 def test_an_unstable_position_names_its_pivotal_unknowns() -> None:

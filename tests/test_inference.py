@@ -22,28 +22,29 @@ def test_trace_records_rule_facts_used_and_asserted(run_case: Callable[..., Repo
     report = run_case(timeline={"stressor": "ended", "weeks_since_stressor_ended": 26},
                       findings={"numbness": "present"})
     steps = {s.rule: s for s in report.trace}
-    assert steps["timeline.persists_after_situation"].used == [
-        "stressor = ended", "weeks_since_stressor_ended = 26"]
-    assert steps["spectrum.maladaptive.signs_persist"].used == [
-        "finding.persists_beyond_situation", "finding.maladaptive_sign"]
-    assert steps["spectrum.maladaptive.signs_persist"].asserted == ["spectrum.maladaptive"]
+    assert steps["course.ended_long_ago"].used == [
+        "finding.situation_ended", "weeks_since_stressor_ended = 26", "not finding.bereavement"]
+    assert steps["spectrum.maladaptive.outweighs"].used == [
+        "finding.persists_beyond_situation", "tally pattern = 1", "tally protection = 0"]
+    assert steps["spectrum.maladaptive.outweighs"].asserted == ["spectrum.maladaptive"]
     assert "spectrum.undetermined" not in steps
 
 
 def test_trace_records_negations_as_used(run_case: Callable[..., Report]) -> None:
     steps = {s.rule: s for s in run_case().trace}
     assert steps["spectrum.undetermined"].used == [
-        "not spectrum.adaptive", "not spectrum.at_risk", "not spectrum.maladaptive"]
+        "tally pattern = 0", "tally protection = 0", "not finding.time_limited",
+        "not finding.persists_beyond_situation", "not finding.chronic_partly"]
 
 
 def test_trace_is_in_causal_order(kb: KnowledgeBase, run_case: Callable[..., Report]) -> None:
     report = run_case(timeline={"stressor": "ongoing"}, criteria={"situation_specific": "yes"})
     strata = [kb.strata[s.rule] for s in report.trace]
     assert strata == sorted(strata)
-    position = next(s for s in report.trace if s.rule == "spectrum.adaptive")
-    assert {"finding.time_limited", "finding.adaptive_marker_affirmed"} <= set(position.used)
+    position = next(s for s in report.trace if s.rule == "spectrum.adaptive.within")
+    assert {"finding.time_limited", "tally protection = 1"} <= set(position.used)
     earlier = {ref for s in report.trace[: report.trace.index(position)] for ref in s.asserted}
-    assert {"finding.time_limited", "finding.adaptive_marker_affirmed"} <= earlier
+    assert {"finding.time_limited", "argument.situation_specific"} <= earlier
 
 
 def test_a_reused_engine_forgets_the_previous_case(kb: KnowledgeBase, evaluator: Evaluator) -> None:

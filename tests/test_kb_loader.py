@@ -76,17 +76,18 @@ def test_invalid_yaml_names_the_line(kb_dir: Path) -> None:
 def test_duplicate_rule_id(kb_dir: Path) -> None:
     (kb_dir / "rules" / "zz_broken.yaml").write_text(
         "rules:\n"
-        + rule_yaml("spectrum.adaptive", "[{answer: stressor, in: [ongoing]}]", "[finding.time_limited]"))
+        + rule_yaml("spectrum.adaptive.within", "[{answer: stressor, in: [ongoing]}]",
+                    "[finding.time_limited]"))
     assert problems(kb_dir) == [
-        "knowledge_base/rules/zz_broken.yaml: duplicate rule id 'spectrum.adaptive' "
+        "knowledge_base/rules/zz_broken.yaml: duplicate rule id 'spectrum.adaptive.within' "
         "(also in knowledge_base/rules/spectrum.yaml)"]
 
 
 def test_rules_that_read_their_own_conclusions_are_refused(kb_dir: Path) -> None:
     (kb_dir / "rules" / "zz_broken.yaml").write_text(
         "rules:\n"
-        + rule_yaml("loop.a", "[{fact: finding.numbing}]", "[finding.emptiness]")
-        + rule_yaml("loop.b", "[{fact: finding.emptiness}]", "[finding.numbing]"))
+        + rule_yaml("loop.a", "[{fact: argument.numbing}]", "[argument.emptiness]")
+        + rule_yaml("loop.b", "[{fact: argument.emptiness}]", "[argument.numbing]"))
     lines = problems(kb_dir)
     assert len(lines) == 1
     assert lines[0].startswith("knowledge_base/rules: rules read their own conclusions:")

@@ -43,13 +43,14 @@ def test_every_conclusion_and_suggestion_is_expected_by_some_vignette(
 
 
 def test_every_spectrum_position_is_expected_by_some_vignette(kb: KnowledgeBase) -> None:
-    assert {v.expect.position for v in VIGNETTES} == set(kb.catalogue["spectrum"])
+    assert {v.expect.position for v in VIGNETTES} - {None} == set(kb.catalogue["spectrum"])
 
 
 def test_every_vignette_names_its_key_reasons() -> None:
     for v in VIGNETTES:
-        assert v.expect.fired, f"{v.id}: no key reasons (fired)"
-        assert v.teaching_points, f"{v.id}: no teaching points"
+        # rules that must fire, or (written without the rules) passages of the source cited
+        assert v.expect.fired or v.expect.reasons, f"{v.id}: no key reasons"
+        assert v.teaching_points or v.note, f"{v.id}: no teaching points or note"
 
 
 def test_a_missing_vignette_shows_as_uncovered(kb: KnowledgeBase) -> None:

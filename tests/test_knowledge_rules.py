@@ -46,33 +46,42 @@ def M(**scores: int) -> Sections:
 
 
 P = "present"
+RECENTLY_ENDED = T(stressor="ended", weeks_since_stressor_ended=4)
 SELF: Sections = {"subject": "clinician_self"}
 UNDETERMINED: Sections = {}
 ADAPTIVE = merge(T(stressor="ongoing"), C(situation_specific="yes"))
 AT_RISK_WITHIN = merge(T(stressor="ongoing"), F(numbness=P))
 AT_RISK_AFTER = T(stressor="ended", weeks_since_stressor_ended=20)
-AT_RISK_UNTIMED = F(numbness=P)
+AT_RISK_UNTIMED = F(numbness=P, chronic_emptiness=P)
 MALADAPTIVE = merge(T(stressor="none", weeks_since_onset=30), F(numbness=P))
 
 # rule id -> (sections that fire it, near-miss sections that do not)
 CASES: dict[str, tuple[Sections, Sections]] = {
-    # drivers
-    "driver.alexithymia.identifying": (F(difficulty_identifying_feelings=P),
-                                       F(difficulty_identifying_feelings="absent")),
-    "driver.alexithymia.describing": (F(difficulty_describing_feelings=P),
-                                      F(difficulty_describing_feelings="absent")),
-    "driver.alexithymia.vocabulary": (F(limited_emotion_vocabulary=P),
-                                      F(limited_emotion_vocabulary="absent")),
-    "driver.alexithymia.tas20": (M(tas20_total=61), merge(M(tas20_total=61), F(depression=P))),
-    "driver.avoidance.deliberate": (F(deliberate_distancing=P), F(deliberate_distancing="absent")),
-    "driver.avoidance.beliefs": (F(believes_emotions_dangerous=P),
-                                 F(believes_emotions_dangerous="absent")),
-    "driver.avoidance.tension": (F(tension_when_emotions_arise=P, difficulty_identifying_feelings=P),
-                                 F(tension_when_emotions_arise="absent")),
-    "driver.avoidance.intellectualizing": (merge(F(intellectualized_speech=P), M(tas20_total=70)),
-                                           F(intellectualized_speech="absent")),
-    "driver.both": (F(difficulty_identifying_feelings=P, deliberate_distancing=P),
-                    F(difficulty_identifying_feelings=P)),
+    # drivers: arguments and the converging evidence
+    "weigh.difficulty_identifying": (F(difficulty_identifying_feelings=P),
+                                     F(difficulty_identifying_feelings="absent")),
+    "weigh.identifies_feelings": (F(difficulty_identifying_feelings="absent"),
+                                  F(difficulty_identifying_feelings=P)),
+    "weigh.difficulty_describing": (F(difficulty_describing_feelings=P),
+                                    F(difficulty_describing_feelings="absent")),
+    "weigh.describes_feelings": (F(difficulty_describing_feelings="absent"),
+                                 F(difficulty_describing_feelings=P)),
+    "weigh.limited_vocabulary": (F(limited_emotion_vocabulary=P), F(limited_emotion_vocabulary="absent")),
+    "weigh.tas20_alexithymic": (M(tas20_total=61), M(tas20_total=60)),
+    "weigh.tas20_possible": (M(tas20_total=52), M(tas20_total=61)),
+    "weigh.tas20_non_alexithymic": (M(tas20_total=51), M(tas20_total=52)),
+    "weigh.deliberate_distancing": (F(deliberate_distancing=P), F(deliberate_distancing="absent")),
+    "weigh.no_deliberate_distancing": (F(deliberate_distancing="absent"), F(deliberate_distancing=P)),
+    "weigh.beliefs_dangerous": (F(believes_emotions_dangerous=P), F(believes_emotions_dangerous="absent")),
+    "weigh.no_dangerous_beliefs": (F(believes_emotions_dangerous="absent"), F(believes_emotions_dangerous=P)),
+    "weigh.anxiety_avoids_intensity": (F(anxiety_disorder=P), F(anxiety_disorder="absent")),
+    "driver.alexithymia": (F(difficulty_identifying_feelings=P, difficulty_describing_feelings=P),
+                           F(difficulty_identifying_feelings=P)),
+    "driver.avoidance": (F(deliberate_distancing=P),
+                         F(deliberate_distancing=P, believes_emotions_dangerous="absent")),
+    "driver.both": (F(difficulty_identifying_feelings=P, difficulty_describing_feelings=P,
+                      deliberate_distancing=P),
+                    F(difficulty_identifying_feelings=P, difficulty_describing_feelings=P)),
     "dual.ptsd": (F(ptsd=P), F(ptsd="absent")),
     "dual.depression": (F(depression=P), F(depression="absent")),
     "dual.autism": (F(autism_spectrum=P), F(autism_spectrum="absent")),
@@ -86,7 +95,19 @@ CASES: dict[str, tuple[Sections, Sections]] = {
     "origin.ptsd.explore_dissociation": (F(dissociative_responses=P),
                                          F(dissociative_responses=P, ptsd=P)),
     "origin.anxiety": (F(anxiety_disorder=P), F(anxiety_disorder="absent")),
-    "origin.medication": (F(medication_blunting=P), F(medication_blunting="absent")),
+    "origin.medication": (F(medication_blunting=P),
+                          merge(F(medication_blunting=P), T(blunting_onset="with_low_mood"))),
+    "origin.blunting_with_low_mood": (merge(F(medication_blunting=P), T(blunting_onset="with_low_mood")),
+                                      merge(F(medication_blunting=P), T(blunting_onset="after_medication"))),
+    "origin.professional_hazard.burnout": (merge(T(precipitant="burnout"), F(works_as_clinician=P)),
+                                           T(precipitant="burnout")),
+    "origin.situational_stress.burnout": (T(precipitant="burnout"),
+                                          merge(T(precipitant="burnout"), F(works_as_clinician=P))),
+    "occupation.works_as_clinician": (F(works_as_clinician=P), F(works_as_clinician="absent")),
+    "formulation.medical_cause.medication": (F(medication_blunting=P), F(medication_blunting="absent")),
+    "formulation.medical_cause.neurological": (F(neurological_condition=P),
+                                               F(neurological_condition="absent")),
+    "formulation.medical_cause_only": (F(medication_blunting=P), F(medication_blunting=P, complex_trauma=P)),
     "origin.neurological": (F(neurological_condition=P), F(neurological_condition="absent")),
     "origin.professional_hazard.secondary_trauma": (F(secondary_trauma_exposure=P),
                                                     F(secondary_trauma_exposure="absent")),
@@ -112,22 +133,37 @@ CASES: dict[str, tuple[Sections, Sections]] = {
                                          F(early_attachment_disruption=P)),
     # interventions
     "plan.adaptive_support": (ADAPTIVE, merge(ADAPTIVE, SELF)),
-    "plan.at_risk_within_situation": (AT_RISK_WITHIN, AT_RISK_AFTER),
+    "plan.reassess_during_situation": (ADAPTIVE, merge(RECENTLY_ENDED, C(situation_specific="yes"))),
+    "plan.reassess_at_persistence": (RECENTLY_ENDED, merge(RECENTLY_ENDED, T(precipitant="bereavement"))),
+    "plan.reassess_after_loss": (merge(RECENTLY_ENDED, T(precipitant="bereavement")), RECENTLY_ENDED),
+    "plan.at_risk_within_situation": (AT_RISK_WITHIN, merge(AT_RISK_WITHIN, F(medication_blunting=P))),
+    "plan.do_not_ignore_chronic": (MALADAPTIVE, merge(MALADAPTIVE, F(medication_blunting=P))),
+    "plan.medical_review_first": (F(medication_blunting=P), F(medication_blunting=P, complex_trauma=P)),
+    "plan.map_triggers": (AT_RISK_WITHIN, merge(AT_RISK_WITHIN, F(triggers_identified=P))),
+    "plan.triggers_mapped": (F(triggers_identified=P), F(triggers_identified="absent")),
+    "plan.pace_without_protective_factors": (merge(MALADAPTIVE, F(protective_factors_identified="absent")),
+                                             merge(MALADAPTIVE, F(protective_factors_identified=P))),
+    "plan.defense_safety": (merge(MALADAPTIVE, F(complex_trauma=P)),
+                            merge(SELF, MALADAPTIVE, F(complex_trauma=P))),
     "plan.at_risk_timing_unclear": (AT_RISK_UNTIMED, AT_RISK_WITHIN),
     "plan.work.at_risk": (AT_RISK_AFTER, AT_RISK_WITHIN),
     "plan.work.maladaptive": (MALADAPTIVE, merge(MALADAPTIVE, SELF)),
     "plan.relational_stance": (AT_RISK_WITHIN, ADAPTIVE),
-    "plan.alexithymia": (merge(MALADAPTIVE, F(difficulty_identifying_feelings=P)),
-                         F(difficulty_identifying_feelings=P)),
+    "plan.alexithymia": (merge(MALADAPTIVE, F(difficulty_identifying_feelings=P,
+                                              difficulty_describing_feelings=P)),
+                         F(difficulty_identifying_feelings=P, difficulty_describing_feelings=P)),
     "plan.avoidance": (merge(MALADAPTIVE, F(deliberate_distancing=P)),
                        merge(ADAPTIVE, F(deliberate_distancing=P))),
     "plan.beliefs": (merge(MALADAPTIVE, F(believes_emotions_dangerous=P)),
                      merge(MALADAPTIVE, F(deliberate_distancing=P))),
     "plan.values": (merge(MALADAPTIVE, F(cannot_use_feelings_to_decide=P)), MALADAPTIVE),
-    "plan.mindfulness": (merge(MALADAPTIVE, C(can_explain_distancing="no")),
-                         merge(MALADAPTIVE, C(can_explain_distancing="yes"))),
+    "plan.mindfulness": (merge(MALADAPTIVE, C(aware_of_emotional_state="no")),
+                         merge(MALADAPTIVE, C(aware_of_emotional_state="yes"))),
+    "plan.mindfulness_unexplained": (merge(MALADAPTIVE, C(can_explain_distancing="no")),
+                                     merge(MALADAPTIVE, C(can_explain_distancing="yes"))),
     "plan.creative": (merge(MALADAPTIVE, F(intellectualized_speech=P)), F(intellectualized_speech=P)),
-    "plan.defense_based": (merge(MALADAPTIVE, F(complex_trauma=P)), F(complex_trauma=P)),
+    "plan.defense_based": (merge(MALADAPTIVE, F(complex_trauma=P)),
+                           merge(SELF, MALADAPTIVE, F(complex_trauma=P))),
     "plan.relational": (merge(MALADAPTIVE, F(emotions_dismissed_or_punished=P)),
                         merge(MALADAPTIVE, SELF, F(emotions_dismissed_or_punished=P))),
     "plan.medication": (F(medication_blunting=P), F(medication_blunting="absent")),
@@ -143,6 +179,11 @@ CASES: dict[str, tuple[Sections, Sections]] = {
     "therapist.pushing_within_situation": (merge(ADAPTIVE, F(therapist_pushing_expression=P)),
                                            merge(AT_RISK_AFTER, F(therapist_pushing_expression=P))),
     "therapist.overwhelmed": (F(therapist_overwhelmed=P), F(therapist_overwhelmed="absent")),
+    "therapist.seems_resistant": (F(seems_resistant=P), F(seems_resistant="absent")),
+    "occupation.clinician_client": (merge(T(precipitant="occupational_exposure"), F(works_as_clinician=P)),
+                                    F(works_as_clinician=P)),
+    "observe.autistic_client": (F(autism_spectrum=P, flat_affect=P), F(autism_spectrum=P)),
+    "observe.expression_not_access": (F(feels_but_does_not_show=P), F(feels_but_does_not_show="absent")),
     "observe.flat_affect": (F(flat_affect=P), F(flat_affect="absent")),
     "observe.eye_contact": (F(minimal_eye_contact=P), F(minimal_eye_contact="absent")),
     "observe.intellectualized": (F(intellectualized_speech=P), F(intellectualized_speech="absent")),
@@ -163,22 +204,21 @@ CASES: dict[str, tuple[Sections, Sections]] = {
     "interpret.tas20.non_alexithymic": (M(tas20_total=51), M(tas20_total=52)),
     "interpret.tas20.possible": (M(tas20_total=52), M(tas20_total=61)),
     "interpret.tas20.alexithymic": (M(tas20_total=61), M(tas20_total=60)),
-    "interpret.tas20.depression_state": (merge(F(depression=P), M(tas20_total=40)), F(depression=P)),
     "interpret.ders18.total": (M(ders18_total=18), M(ders18_awareness=9)),
     "interpret.ders18.awareness": (M(ders18_awareness=3), M(ders18_total=40)),
     "interpret.ders18.clarity": (M(ders18_clarity=3), M(ders18_total=40)),
     # measures: when to suggest them
-    "measure.tas20.alexithymia_features": (F(difficulty_identifying_feelings=P),
-                                           merge(F(difficulty_identifying_feelings=P),
-                                                 M(tas20_total=40))),
+    "measure.tas20.alexithymia_features": (F(difficulty_identifying_feelings=P,
+                                             difficulty_describing_feelings=P),
+                                           merge(F(difficulty_identifying_feelings=P,
+                                                   difficulty_describing_feelings=P),
+                                                 M(tas20_total=55))),
+    "measure.tas20.general_indicators": (F(flat_affect=P), merge(F(flat_affect=P), M(tas20_total=40))),
+    "measure.ecs.family": (F(emotions_dismissed_or_punished=P), F(early_attachment_disruption=P)),
     "measure.tas20.dual_process": (F(autism_spectrum=P), merge(F(autism_spectrum=P), M(tas20_total=30))),
     "measure.tas20.tease_apart": (AT_RISK_AFTER, merge(AT_RISK_AFTER, F(deliberate_distancing=P))),
-    "measure.tas20.depression_state": (F(depression=P), merge(F(depression=P), M(tas20_total=40))),
-    "measure.ecs.tease_apart": (AT_RISK_AFTER,
-                                merge(AT_RISK_AFTER, F(difficulty_identifying_feelings=P))),
     "measure.ecs.avoidance": (F(deliberate_distancing=P), F(difficulty_identifying_feelings=P)),
     "measure.ecs.relationships": (C(relationships_intact="no"), C(relationships_intact="yes")),
-    "measure.ecs.observed_undetermined": (F(flat_affect=P), merge(ADAPTIVE, F(flat_affect=P))),
     "measure.ders18.regulation": (AT_RISK_AFTER, merge(AT_RISK_AFTER, M(ders18_total=40))),
 }
 
@@ -239,21 +279,13 @@ def test_ders18_scores_are_shown_and_never_change_a_conclusion(
     assert [r.id for r in without.recommendations] == [r.id for r in readings[0].recommendations]
 
 
-def test_tas20_during_depression_is_cautioned_whether_given_or_suggested(
-        run_case: Callable[..., Report]) -> None:
-    given = run_case(findings={"depression": P}, measures={"tas20_total": 66})
-    suggested = run_case(findings={"depression": P})
-    for report in (given, suggested):
-        assert "tas20_state_not_trait" in {c.id for c in report.cautions}
-    assert "tas20" in {m.id for m in suggested.measures}
-    assert "tas20" not in {m.id for m in given.measures}
-    # During depression a TAS-20 of 61 or more alone does not set the alexithymia driver (it may
-    # reflect the state); outside depression it does, and interview signs count either way.
-    assert given.drivers == []
-    assert run_case(measures={"tas20_total": 66}).drivers == ["alexithymia"]
-    signs = run_case(findings={"depression": P, "difficulty_identifying_feelings": P},
-                     measures={"tas20_total": 66})
-    assert signs.drivers == ["alexithymia"]
+def test_regression_tas20_is_read_the_same_during_depression(run_case: Callable[..., Report]) -> None:
+    # Issue 9, invented content: the source's depression line makes no psychometric claim, so a
+    # TAS-20 is neither discounted nor cautioned during depression (both processes are assessed).
+    depressed = run_case(findings={"depression": P}, measures={"tas20_total": 66})
+    assert depressed.drivers == run_case(measures={"tas20_total": 66}).drivers == ["alexithymia"]
+    assert "assess_both_processes" in {c.id for c in depressed.cautions}
+    assert "tas20" in {m.id for m in run_case(findings={"depression": P}).measures}
 
 
 def test_pushing_while_the_client_needs_defenses_is_critical(run_case: Callable[..., Report]) -> None:
@@ -266,7 +298,8 @@ def test_pushing_while_the_client_needs_defenses_is_critical(run_case: Callable[
 
 
 def test_both_drivers_at_once(run_case: Callable[..., Report]) -> None:
-    report = run_case(**merge(MALADAPTIVE, F(limited_emotion_vocabulary=P, believes_emotions_dangerous=P)))
+    report = run_case(**merge(MALADAPTIVE, F(limited_emotion_vocabulary=P, difficulty_identifying_feelings=P,
+                                             deliberate_distancing=P)))
     assert report.drivers == ["alexithymia", "avoidance"]
     recs = {r.id for r in report.recommendations}
     assert {"structured_awareness_tools", "interoceptive_exercises", "affect_labeling",

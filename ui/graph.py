@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from engine import KnowledgeBase
-from engine.kb_loader import reads
-from engine.knowledge import AnswerIn, AnswerRange, Holds, Rule
+from engine.knowledge import Holds, Rule, TallyRange
 from ui.words import KIND_NAMES, ref_label
 
 LAYERS = (
@@ -70,10 +69,12 @@ def inference_dot(kb: KnowledgeBase, rules: Iterable[Rule], highlight: Iterable[
                      'margin="0.04,0.02"];')
         for cond in rule.when:
             if isinstance(cond, Holds):
-                src = node(*cond.fact.split(".", 1))
-            elif isinstance(cond, AnswerIn | AnswerRange):
-                src = node("question", cond.answer)
-            edges.append(f"{_q(src)} -> {_q(rid)} [style={style}];")
+                srcs = [node(*cond.fact.split(".", 1))]
+            elif isinstance(cond, TallyRange):
+                srcs = [node(*ref.split(".", 1)) for ref in sorted(kb.tally_reads(cond))]
+            else:
+                srcs = [node("question", cond.answer)]
+            edges.extend(f"{_q(src)} -> {_q(rid)} [style={style}];" for src in srcs)
         for ref in rule.unless:
             src = node(*ref.split(".", 1))
             edges.append(f"{_q(src)} -> {_q(rid)} [style=dashed, label=\"unless\", fontsize=8];")
@@ -120,9 +121,9 @@ def related_rules(kb: KnowledgeBase, ref: str) -> list[Rule]:
         for rule in asserting.get(fact, []):
             if rule.id not in chosen:
                 chosen[rule.id] = rule
-                todo.extend(c.fact for c in rule.when if isinstance(c, Holds))
+                todo.extend(kb.reads(rule) - set(rule.unless))
     for rule in kb.rules:
-        if ref in reads(rule):
+        if ref in kb.reads(rule):
             chosen.setdefault(rule.id, rule)
     return sorted(chosen.values(), key=lambda r: r.id)
 
@@ -159,6 +160,8 @@ def overview_dot(kb: KnowledgeBase) -> str:
         for cond in rule.when:
             if isinstance(cond, Holds):
                 sources.append(node_for(*cond.fact.split(".", 1)))
+            elif isinstance(cond, TallyRange):
+                sources.extend(node_for(*ref.split(".", 1)) for ref in sorted(kb.tally_reads(cond)))
             else:
                 sources.append(node_for("question", cond.answer))
         targets = [node_for(*ref.split(".", 1)) for ref in rule.then]

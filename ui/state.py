@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import streamlit as st
@@ -57,6 +58,7 @@ class Workspace:
     answers: dict[str, Answer] = field(default_factory=dict)
     case_id: str = ""
     notes: str = ""
+    as_of: str = ""  # the assessment date of a loaded case (YYYY-MM-DD); else today, for dates
     step: int = 0
     triage_asked: list[str] = field(default_factory=list)
     triage_shown: list[str] = field(default_factory=list)
@@ -158,8 +160,18 @@ def build_case(ws: Workspace, kb: KnowledgeBase) -> tuple[Case, list[str]]:
     """The workspace as a validated case (raises CaseError), and the answers kept aside."""
     answers, aside = effective_answers(ws, kb)
     case = case_from_answers(answers, kb, subject=subject_of(ws, kb),
-                             case_id=ws.case_id.strip() or None, notes=ws.notes or None)
+                             case_id=ws.case_id.strip() or None, notes=ws.notes or None,
+                             as_of=assessment_date(ws, kb, answers))
     return case, aside
+
+
+def assessment_date(ws: Workspace, kb: KnowledgeBase, answers: Mapping[str, Answer]) -> date | None:
+    """The date dates are counted to: the loaded case's own, or today when the form gives dates."""
+    if ws.as_of:
+        return date.fromisoformat(ws.as_of)
+    if any(kb.questions[q].kind == "date" for q in answers if q in kb.questions):
+        return date.today()
+    return None
 
 
 def evaluate(ws: Workspace, kb: KnowledgeBase, explain: bool = True) -> Evaluation:
@@ -170,7 +182,7 @@ def evaluate(ws: Workspace, kb: KnowledgeBase, explain: bool = True) -> Evaluati
     """
     answers, _ = effective_answers(ws, kb)
     memo_key = (tuple(sorted(answers.items())), subject_of(ws, kb), ws.case_id, ws.notes, explain,
-                kb.sha256)
+                kb.sha256, assessment_date(ws, kb, answers))
     hit = ws._memo.get(memo_key)
     if hit is not None:
         return hit
@@ -208,13 +220,15 @@ def load_case(ws: Workspace, case: Case, kb: KnowledgeBase) -> None:
 
     Call from a widget callback (before widgets are drawn), so their keys can be reset.
     """
-    answers = dict(case.answers)
+    # As given: numbers counted from dates are counted again at each assessment.
+    answers = {k: v for k, v in case.answers.items() if k not in case.from_dates}
     sq = subject_question(kb)
     if sq is not None and ws.fixed_subject:
         answers.pop(sq.id, None)
     ws.answers = answers
     ws.case_id = case.case_id or ""
     ws.notes = case.notes or ""
+    ws.as_of = case.as_of.isoformat() if case.as_of else ""
     ws.triage_asked = []
     ws.triage_shown = []
     ws._memo.clear()

@@ -117,6 +117,10 @@ def outcome(kb: KnowledgeBase, v: Vignette, case: Case, prediction: dict[str, An
                    "same answer can rest on different reasons.", icon=":material/check_circle:")
     if v.teaching_points:
         st.markdown("**Teaching points**\n\n" + "\n".join(f"- {md_text(t)}" for t in v.teaching_points))
+    if v.note:
+        st.markdown("**The author's reading of the source**\n\n" + md_text(v.note))
+    for d in v.dissent:
+        st.markdown("**Where the engine reads it differently**\n\n" + md_text(d.argument))
     st.divider()
     report_view(kb, ev, case.subject)
 

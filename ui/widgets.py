@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import streamlit as st
 
 from engine import KnowledgeBase
@@ -32,6 +34,8 @@ def _given(ws: Workspace, kb: KnowledgeBase) -> dict[str, Answer]:
 def _store(ws: Workspace, qid: str, value: object) -> None:
     if value is None or value == UNKNOWN or isinstance(value, bool):
         ws.answers.pop(qid, None)
+    elif isinstance(value, date):
+        ws.answers[qid] = value.isoformat()
     elif isinstance(value, int | float):
         ws.answers[qid] = int(value)
     else:
@@ -50,15 +54,20 @@ def question_input(ws: Workspace, kb: KnowledgeBase, q: Question, subject: str |
     if key not in state:
         if q.kind == "integer":
             state[key] = stored if isinstance(stored, int) else None
+        elif q.kind == "date":
+            state[key] = date.fromisoformat(stored) if isinstance(stored, str) else None
         else:
             opts = choices(q)
             state[key] = stored if stored in opts else (UNKNOWN if UNKNOWN in opts else opts[0])
     allowed = q.requirements_met(_given(ws, kb))
     label = question_label(kb, q.id, subject)
     tip = source_help(q)
-    if q.kind == "integer":
+    if q.kind == "date":
+        value: object = st.date_input(label, value=None, key=key, help=tip, disabled=not allowed,
+                                      max_value=date.today(), format="YYYY-MM-DD", width=420)
+    elif q.kind == "integer":
         upper = f" to {q.maximum}" if q.maximum is not None else " or more"
-        value: object = st.number_input(
+        value = st.number_input(
             label, min_value=q.minimum, max_value=q.maximum, value=None, step=1, key=key,
             help=tip, disabled=not allowed, width=420,
             placeholder=f"Unknown: leave blank (whole number from {q.minimum}{upper})",

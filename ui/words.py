@@ -6,7 +6,8 @@ Only the names of the *kinds* of conclusion (the report contract's sections) are
 from __future__ import annotations
 
 from engine import KnowledgeBase
-from engine.knowledge import UNKNOWN, AnswerIn, AnswerRange, Holds, Question
+from engine.explain import tally_used
+from engine.knowledge import UNKNOWN, AnswerIn, AnswerRange, Holds, Question, TallyRange
 
 KIND_NAMES = {
     "spectrum": "Spectrum position",
@@ -78,6 +79,9 @@ def question_label(kb: KnowledgeBase, qid: str, subject: str | None = None) -> s
 
 def fact_words(kb: KnowledgeBase, fact: str, subject: str | None = None) -> str:
     """A fact as written in the engine's trace ('q = v', 'kind.id' or 'not kind.id') in words."""
+    tally = tally_used(fact)
+    if tally is not None:
+        return f"the weight {kb.tallies[tally].label.lower()} is {fact.partition(' = ')[2]}"
     if " = " in fact:
         qid, _, raw = fact.partition(" = ")
         q = kb.questions.get(qid)
@@ -88,10 +92,20 @@ def fact_words(kb: KnowledgeBase, fact: str, subject: str | None = None) -> str:
     return ref_label(kb, fact)
 
 
-def condition_words(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds) -> str:
+def condition_words(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds | TallyRange) -> str:
     """A rule condition in words for trainees (question prompts and option labels)."""
     if isinstance(cond, Holds):
         return f"{kind_name(cond.fact)}: {ref_label(kb, cond.fact)}"
+    if isinstance(cond, TallyRange):
+        weight = f"the weight {kb.tallies[cond.tally].label.lower()}"
+        if cond.minus:
+            weight += f", less the weight {kb.tallies[cond.minus].label.lower()},"
+        low, high = kb.bounds(cond)
+        if low != float("-inf") and high != float("inf"):
+            return f"{weight} is from {int(low)} to {int(high)}"
+        if low != float("-inf"):
+            return f"{weight} is at least {int(low)}"
+        return f"{weight} is at most {int(high)}"
     q = kb.questions.get(cond.answer)
     prompt = q.prompt if q is not None else cond.answer
     if isinstance(cond, AnswerIn):
