@@ -33,7 +33,7 @@ import engine
 from engine import KnowledgeBase, Report, default_knowledge_base
 from engine.inference import Evaluator
 from service.auth import AuthError, Caller, TokenVerifier
-from service.cards import build_cards
+from service.cards import build_cards, report_for_cards
 from service.config import ConfigError, ServiceConfig, load_config
 from service.evaluators import EvaluatorPool
 from service.feedback import FeedbackRequest, FeedbackSink, IssuedCard, load_sink, records
@@ -91,7 +91,7 @@ def _assess(resource: dict[str, Any], patient_id: str, source_url: str,
         case = case_from_response(resource, evaluator.kb, patient_id)
     except ResponseError as exc:
         raise problems_error(422, exc.problems) from None
-    report = engine.assess(case, evaluator, explain=True)
+    report = report_for_cards(case, evaluator)
     return report, build_cards(report, evaluator.kb, source_url)
 
 

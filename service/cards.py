@@ -14,7 +14,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from engine import KnowledgeBase, Report, default_knowledge_base
+from engine import Case, KnowledgeBase, Report, assess, default_knowledge_base
+from engine.inference import Evaluator
+from engine.report import QuestionOut
+from engine.whatif import next_questions
 
 LEVELS = ("info", "warning", "critical")  # CDS Hooks indicators, in order of increasing urgency
 SUMMARY_MAX = 139  # the spec: a summary of fewer than 140 characters
@@ -23,6 +26,22 @@ OPEN_QUESTIONS = 3
 AGREE_LABEL = "Record my agreement with this assessment"
 _OVERRIDE_REASONS = Path(__file__).with_name("override_reasons.json")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+
+
+def report_for_cards(case: Case, evaluator: Evaluator) -> Report:
+    """The report the cards are built from: the assessment with its ranked open questions.
+
+    The cards read the conclusions, the trace and the open questions, not the what-ifs and the
+    robustness search that make `assess(explain=True)` several times slower; the open questions
+    come from the same engine function, so they are the list `explain=True` gives (tested).
+    When the card needs the full explanations, this is the one place to ask for them.
+    """
+    report = assess(case, evaluator)
+    kb = evaluator.kb
+    questions = [QuestionOut(id=qid, prompt=kb.questions[qid].wording(case.subject), could_change=could,
+                             needed=bool(could))
+                 for qid, could in next_questions(kb, case.answers)]
+    return report.model_copy(update={"questions": questions})
 
 
 def indicator(report: Report) -> str:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from engine import KnowledgeBase, Report, assess, parse_case
+from engine import KnowledgeBase, Report, assess, new_evaluator, parse_case
 from engine.vignettes import Vignette, default_vignettes
 from service.cards import (
     LEVELS,
@@ -15,6 +15,7 @@ from service.cards import (
     detail_markdown,
     indicator,
     override_reasons,
+    report_for_cards,
     summary,
 )
 from service.terminology import NON_ADHERENCE_SYSTEM
@@ -60,6 +61,17 @@ def test_card_of_every_vignette(vignette: Vignette, kb: KnowledgeBase) -> None:
     for q in [q for q in report.questions if q.needed][:3]:
         assert q.prompt in detail.replace("\\", "")
     assert ids_in(card["summary"] + detail, kb) == []
+
+
+@pytest.mark.parametrize("vignette", VIGNETTES, ids=[v.id for v in VIGNETTES])
+def test_the_cards_report_is_the_explained_report_without_the_explanations(
+        vignette: Vignette, kb: KnowledgeBase) -> None:
+    case = parse_case(vignette.case, kb)
+    full = assess(case, explain=True)
+    light = report_for_cards(case, new_evaluator(kb))
+    assert light.questions == full.questions
+    assert light.model_copy(update={"explanations": full.explanations}) == full
+    assert detail_markdown(light, kb) == detail_markdown(full, kb)
 
 
 def test_the_id_check_can_fail(kb: KnowledgeBase) -> None:
