@@ -13,8 +13,10 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
+from engine.answer_forms import date_questions, for_reasoning
 from engine.assessment import assess
 from engine.bench import run_bench
 from engine.case import Case, parse_text, read_case, read_text_limited
@@ -92,8 +94,12 @@ def _cmd_assess(kb: KnowledgeBase, args: argparse.Namespace) -> int:
 
 def _read(kb: KnowledgeBase, name: str) -> Case:
     if name == "-":
-        return parse_text(read_text_limited(sys.stdin.buffer, "stdin"), kb, name="stdin")
-    return read_case(name, kb)
+        case = parse_text(read_text_limited(sys.stdin.buffer, "stdin"), kb, name="stdin")
+    else:
+        case = read_case(name, kb)
+    # Dates count to the assessment date: the case's own as_of, else today (shown in the report).
+    return for_reasoning(kb, case, date.today()) if case.as_of is None and date_questions(
+        kb, case.answers) else case
 
 
 def _cmd_explain(kb: KnowledgeBase, args: argparse.Namespace) -> int:
