@@ -106,8 +106,9 @@ def main() -> int:
     print(f"{'input':42} {'KB':>5} {'outcome':>8} {'ms':>8} {'x valid':>8} {'MB':>6} lines  first line")
     for name, row in rows.items():
         kb_size = len(inputs()[name].encode()) // 1000
-        print(f"{name:42} {kb_size:>5} {row['outcome']:>8} {float(row['seconds']) * 1000:>8.1f} "  # type: ignore[arg-type]
-              f"{float(row['seconds']) / base:>8.0f} {float(row['mb']):>6.1f} {row['lines']:>5}  {row['first']}")  # type: ignore[arg-type]
+        seconds, mb = float(row["seconds"]), float(row["mb"])  # type: ignore[arg-type]
+        print(f"{name:42} {kb_size:>5} {row['outcome']:>8} {seconds * 1000:>8.1f} "
+              f"{seconds / base:>8.0f} {mb:>6.1f} {row['lines']:>5}  {row['first']}")
     worst_s = max(float(r["seconds"]) for r in rows.values())  # type: ignore[arg-type]
     worst_mb = max(float(r["mb"]) for r in rows.values())  # type: ignore[arg-type]
     most_lines = max(int(r["lines"]) for r in rows.values())  # type: ignore[call-overload]
