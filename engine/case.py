@@ -222,8 +222,9 @@ def parse_case(data: Any, kb: KnowledgeBase | None = None) -> Case:
     return for_reasoning(kb, case)
 
 
-def parse_text(text: str, kb: KnowledgeBase | None = None, name: str = "case") -> Case:
-    """Parse JSON or YAML text (JSON is YAML, but JSON errors read better) into a Case."""
+def load_text(text: str, name: str = "case") -> Any:
+    """The data of a case file's JSON or YAML text (JSON is YAML, but JSON errors read better),
+    read within CASE_LIMITS, not yet validated; raise CaseError."""
     stripped = text.lstrip()
     try:
         data = (json_io.loads(text, CASE_LIMITS) if stripped.startswith("{")
@@ -244,6 +245,12 @@ def parse_text(text: str, kb: KnowledgeBase | None = None, name: str = "case") -
         raise CaseError([Problem(name, f"cannot be read: {reason}")]) from None
     if data is None:
         raise CaseError([Problem(name, "is empty; a case file needs at least schema_version: 1")])
+    return data
+
+
+def parse_text(text: str, kb: KnowledgeBase | None = None, name: str = "case") -> Case:
+    """Parse JSON or YAML text into a Case."""
+    data = load_text(text, name)
     try:
         return parse_case(data, kb)
     except RecursionError:

@@ -20,8 +20,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from engine.assessment import assess
+from engine.batch import Row, batch, error_row
+from engine.batch_table import FORMATS as TABLE_FORMATS
+from engine.batch_table import render_table
 from engine.bench import run_bench
-from engine.case import Case, parse_text, read_case, read_text_limited
+from engine.case import Case, load_text, parse_text, read_case, read_text_limited
 from engine.check import check
 from engine.errors import CaseError, KnowledgeBaseError, Problem
 from engine.explain import resolve
@@ -106,6 +109,14 @@ def _parser() -> argparse.ArgumentParser:
     p_explain.add_argument("case")
     p_explain.add_argument("--why-not", metavar="CONCLUSION",
                            help="a conclusion not reached, e.g. adaptive or driver.alexithymia")
+    p_batch = sub.add_parser("batch", help="assess many case files: one table, a row per case, the "
+                             "cases that need attention first")
+    p_batch.add_argument("cases", nargs="+", metavar="CASE",
+                         help="case files, or directories of them (*.json, *.yaml, *.yml)")
+    p_batch.add_argument("--format", choices=list(TABLE_FORMATS), default="markdown")
+    p_batch.add_argument("-o", "--output", type=Path, help="write to this file")
+    p_batch.add_argument("--workers", type=int, default=None,
+                         help="worker processes for large batches (default: the CPUs)")
     sub.add_parser("rules", help="list the rules with their sources")
     p_bench = sub.add_parser("bench", help="time assessment and explanations over the vignettes")
     p_bench.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -143,6 +154,54 @@ def _cmd_assess(kb: KnowledgeBase, args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     return EXIT_OK
+
+
+CASE_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def _batch_inputs(names: Sequence[str]) -> tuple[list[tuple[str, object]], list[Row]]:
+    """The case data of each file (directories give their case files, sorted), and the rows of
+    the files that cannot be read."""
+    items: list[tuple[str, object]] = []
+    errors: list[Row] = []
+    for name in names:
+        path = Path(name)
+        paths = (sorted(p for p in path.iterdir() if p.suffix.lower() in CASE_SUFFIXES and p.is_file())
+                 if path.is_dir() else [path])
+        if not paths:
+            errors.append(error_row(name, [f"{name}: holds no case files ({', '.join(CASE_SUFFIXES)})"]))
+        for p in paths:
+            source = p.name if len(names) == 1 and path.is_dir() else str(p)
+            try:
+                with p.open("rb") as stream:
+                    items.append((source, load_text(read_text_limited(stream, p.name), p.name)))
+            except OSError as exc:
+                problem = Problem(str(p), f"cannot be read: {exc.strerror or exc}")
+                errors.append(error_row(source, [str(problem)]))
+            except CaseError as exc:
+                errors.append(error_row(source, exc.lines()))
+    return items, errors
+
+
+def _cmd_batch(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+    items, errors = _batch_inputs(args.cases)
+    rows = batch(kb, items, errors, kb_dir=args.kb, workers=args.workers)
+    data = render_table(rows, args.format, kb).encode()
+    if args.output:
+        try:
+            args.output.write_bytes(data)
+        except OSError as exc:
+            _say(f"Cannot write {args.output}: {exc.strerror or exc}")
+            return EXIT_INVALID
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    invalid = sum(r.invalid for r in rows)
+    if invalid:
+        _say(f"{invalid} of {len(rows)} case{'s' if len(rows) > 1 else ''} could not be assessed "
+             "(their rows say why).")
+    return EXIT_INVALID if invalid else EXIT_OK
 
 
 def _read(kb: KnowledgeBase, name: str) -> Case:
@@ -264,6 +323,8 @@ def _run(argv: Sequence[str] | None) -> int:
             return _cmd_assess(kb, args)
         if args.command == "explain":
             return _cmd_explain(kb, args)
+        if args.command == "batch":
+            return _cmd_batch(kb, args)
         if args.command == "rules":
             return _cmd_rules(kb)
         if args.command == "bench":
