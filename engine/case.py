@@ -19,9 +19,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import ErrorDetails
 
+from engine import json_io
 from engine.errors import CaseError, Problem
 from engine.kb_loader import KnowledgeBase, default_knowledge_base
 from engine.knowledge import UNKNOWN, Question
+from engine.limits import LimitError, Limits
 from engine.suggest import did_you_mean
 from engine.yaml_io import YAMLError, dumps, loads
 
@@ -35,6 +37,9 @@ _SINGULAR = {
 NOTES_MAX = 10_000
 CASE_FILE_MAX_BYTES = 1_000_000  # the same as the app's upload limit (.streamlit/config.toml)
 CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$"
+# A case file holds a few hundred values two levels deep; reading stops past these (issue 14).
+CASE_LIMITS = Limits(max_nodes=5_000, max_depth=10)
+SUGGESTIONS_MAX = 5  # "did you mean" for the first few unknown keys only (each costs a search)
 
 Answer = str | int
 
@@ -101,7 +106,7 @@ def _short(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
-def _message(err: ErrorDetails, kb: KnowledgeBase) -> Problem:
+def _message(err: ErrorDetails, kb: KnowledgeBase, suggest: bool = True) -> Problem:
     loc = [str(p) for p in err["loc"]]
     where = ".".join(loc) or "case"
     kind = err["type"]
@@ -114,12 +119,12 @@ def _message(err: ErrorDetails, kb: KnowledgeBase) -> Problem:
     if kind == "extra_forbidden":
         if len(loc) == 2 and loc[0] in ANSWER_SECTIONS:
             known = [q.id for q in kb.questions_in(loc[0])]
-            return Problem(where, f"unknown {_SINGULAR[loc[0]]}{did_you_mean(loc[1], known)}"
-                           if did_you_mean(loc[1], known)
+            hint = did_you_mean(loc[1], known) if suggest else ""
+            return Problem(where, f"unknown {_SINGULAR[loc[0]]}{hint}" if hint
                            else f"unknown {_SINGULAR[loc[0]]}; allowed: {', '.join(known)}")
         allowed = ", ".join(["schema_version", "case_id", "subject", "as_of", *ANSWER_SECTIONS, "notes"])
-        return Problem(where, f"unknown field{did_you_mean(loc[-1], allowed.split(', '))} "
-                              f"(allowed: {allowed})")
+        hint = did_you_mean(loc[-1], allowed.split(", ")) if suggest else ""
+        return Problem(where, f"unknown field{hint} (allowed: {allowed})")
     if kind == "literal_error":
         expected = ctx.get("expected", "")
         return Problem(where, f"must be one of {expected} (got {_short(given)})")
@@ -168,6 +173,15 @@ def _requires_problems(data: Mapping[str, Any], kb: KnowledgeBase) -> list[Probl
     return problems
 
 
+def _messages(exc: ValidationError, kb: KnowledgeBase) -> list[Problem]:
+    """One problem per validation error; suggestions for the first few unknown keys only."""
+    problems, unknown = [], 0
+    for err in exc.errors(include_url=False):
+        unknown += err["type"] == "extra_forbidden"
+        problems.append(_message(err, kb, suggest=unknown <= SUGGESTIONS_MAX))
+    return problems
+
+
 def parse_case(data: Any, kb: KnowledgeBase | None = None) -> Case:
     """Validate case data (already parsed from JSON or YAML) and return the Case; raise CaseError."""
     kb = kb or default_knowledge_base()
@@ -176,7 +190,7 @@ def parse_case(data: Any, kb: KnowledgeBase | None = None) -> Case:
     try:
         model = _case_model(kb).model_validate(data)
     except ValidationError as exc:
-        raise CaseError([_message(e, kb) for e in exc.errors()]) from None
+        raise CaseError(_messages(exc, kb)) from None
     problems = _requires_problems(data, kb)
     if problems:
         raise CaseError(problems)
@@ -208,20 +222,15 @@ def parse_case(data: Any, kb: KnowledgeBase | None = None) -> Case:
     return for_reasoning(kb, case)
 
 
-def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"key {key!r} is given twice")
-        out[key] = value
-    return out
-
-
-def parse_text(text: str, kb: KnowledgeBase | None = None, name: str = "case") -> Case:
-    """Parse JSON or YAML text (JSON is YAML, but JSON errors read better) into a Case."""
+def load_text(text: str, name: str = "case") -> Any:
+    """The data of a case file's JSON or YAML text (JSON is YAML, but JSON errors read better),
+    read within CASE_LIMITS, not yet validated; raise CaseError."""
     stripped = text.lstrip()
     try:
-        data = json.loads(text, object_pairs_hook=_json_object) if stripped.startswith("{") else loads(text)
+        data = (json_io.loads(text, CASE_LIMITS) if stripped.startswith("{")
+                else loads(text, CASE_LIMITS))
+    except LimitError as exc:  # more values or deeper nesting than a case file has
+        raise CaseError([Problem(name, exc.message)]) from None
     except json.JSONDecodeError as exc:
         raise CaseError([Problem(f"{name}:{exc.lineno}", f"is not valid JSON: {exc.msg}")]) from None
     except YAMLError as exc:
@@ -236,6 +245,12 @@ def parse_text(text: str, kb: KnowledgeBase | None = None, name: str = "case") -
         raise CaseError([Problem(name, f"cannot be read: {reason}")]) from None
     if data is None:
         raise CaseError([Problem(name, "is empty; a case file needs at least schema_version: 1")])
+    return data
+
+
+def parse_text(text: str, kb: KnowledgeBase | None = None, name: str = "case") -> Case:
+    """Parse JSON or YAML text into a Case."""
+    data = load_text(text, name)
     try:
         return parse_case(data, kb)
     except RecursionError:
@@ -295,5 +310,5 @@ def dump_case(case: Case, fmt: Literal["json", "yaml"]) -> str:
     """Serialise a case file as JSON or YAML; reading it back gives the same case."""
     data = case.to_dict()
     if fmt == "json":
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        return json_io.dumps(data) + "\n"
     return dumps(data)

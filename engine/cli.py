@@ -1,13 +1,16 @@
-"""Command line: `python -m engine assess|explain|rules|check|bench ...`.
+"""Command line: `python -m engine assess|explain|batch|rules|check|bench ...`.
 
-Exit codes: 0 ok; 1 the check found problems; 2 the case (or the command line) is invalid;
-3 the knowledge base is broken. Messages go to stderr, never a traceback.
+Exit codes: 0 ok; 1 the check found problems; 2 the case (or the command line) is invalid, or
+the output cannot be written (stdout closed, disk full); 3 the knowledge base is broken.
+Messages go to stderr, never a traceback; every message and every text written is inert
+(control characters shown as escapes, `engine.inert`).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import io
 import json
 import os
@@ -15,16 +18,22 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any, NoReturn
 
 from engine.answer_forms import date_questions, for_reasoning
 from engine.assessment import assess
+from engine.batch import Row, batch, error_row
+from engine.batch_table import FORMATS as TABLE_FORMATS
+from engine.batch_table import render_table
 from engine.bench import run_bench
-from engine.case import Case, parse_text, read_case, read_text_limited
+from engine.case import Case, load_text, parse_text, read_case, read_text_limited
 from engine.check import check
 from engine.errors import CaseError, KnowledgeBaseError, Problem
 from engine.explain import resolve
 from engine.explain_text import explanation_text
+from engine.inert import escape_controls
 from engine.inference import Evaluator
+from engine.json_io import dumps as json_dumps
 from engine.kb_loader import DEFAULT_DIR, KnowledgeBase, load
 from engine.render import render_bytes
 from engine.report import EngineError
@@ -33,10 +42,60 @@ from engine.suggest import nearest
 from engine.whatif import CONCLUSION_KINDS
 
 EXIT_OK, EXIT_FOUND, EXIT_INVALID, EXIT_KB = 0, 1, 2, 3
+_KEEP = "\n\t"
+
+
+def _say(*lines: object) -> None:
+    """Messages for the user, on stderr, inert."""
+    for line in lines:
+        sys.stderr.write(escape_controls(f"{line}\n", keep=_KEEP))
+
+
+def _out(text: str) -> None:
+    """Text output on stdout, inert."""
+    sys.stdout.write(escape_controls(text, keep=_KEEP))
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose error messages (they echo the arguments) are inert."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and the message to stderr; exit 2."""
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INVALID, escape_controls(f"{self.prog}: error: {message}\n", keep="\n"))
+
+
+class _Closed(io.TextIOBase):
+    """Stands for a standard stream that was closed when the process started (`>&-`): Python
+    sets sys.stdout to None then. Writing raises EBADF, which main() reports."""
+
+    def __init__(self, name: str) -> None:
+        self.stream_name = name
+
+    @property
+    def buffer(self) -> _Closed:
+        """Binary writes go to the same closed stream."""
+        return self
+
+    def write(self, text: Any) -> int:
+        """Refuse: the stream is closed."""
+        raise OSError(errno.EBADF, f"{self.stream_name} is closed")
+
+    def isatty(self) -> bool:
+        """Not a terminal."""
+        return False
+
+
+class _Discard(io.TextIOBase):
+    """Stands for a closed stderr: messages have nowhere to go."""
+
+    def write(self, text: Any) -> int:
+        """Drop the text."""
+        return len(text)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m engine",
         description="Emotional detachment decision support. Supports clinical judgment; "
         "does not replace it.",
@@ -52,6 +111,14 @@ def _parser() -> argparse.ArgumentParser:
     p_explain.add_argument("case")
     p_explain.add_argument("--why-not", metavar="CONCLUSION",
                            help="a conclusion not reached, e.g. adaptive or driver.alexithymia")
+    p_batch = sub.add_parser("batch", help="assess many case files: one table, a row per case, the "
+                             "cases that need attention first")
+    p_batch.add_argument("cases", nargs="+", metavar="CASE",
+                         help="case files, or directories of them (*.json, *.yaml, *.yml)")
+    p_batch.add_argument("--format", choices=list(TABLE_FORMATS), default="markdown")
+    p_batch.add_argument("-o", "--output", type=Path, help="write to this file")
+    p_batch.add_argument("--workers", type=int, default=None,
+                         help="worker processes for large batches (default: the CPUs)")
     sub.add_parser("rules", help="list the rules with their sources")
     p_bench = sub.add_parser("bench", help="time assessment and explanations over the vignettes")
     p_bench.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -65,31 +132,78 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_assess(kb: KnowledgeBase, args: argparse.Namespace) -> int:
     if args.format == "pdf" and args.output is None and sys.stdout.isatty():
-        print("Refusing to write a PDF to the terminal: give -o FILE or redirect stdout.",
-              file=sys.stderr)
+        _say("Refusing to write a PDF to the terminal: give -o FILE or redirect stdout.")
         return EXIT_INVALID
     case = _read(kb, args.case)
     try:
         report = assess(case, Evaluator(kb), explain=True, pairs=args.format == "json")
         # JSON is the report alone; the other formats also show the case notes (escaped).
-        data = (json.dumps(report.to_json_dict(), indent=2, ensure_ascii=False).encode() + b"\n"
+        data = (json_dumps(report.to_json_dict()).encode() + b"\n"
                 if args.format == "json" else render_bytes(report, args.format, kb, notes=case.notes))
     except OSError as exc:  # e.g. WeasyPrint cannot load pango
         hint = (" The PDF needs pango (Debian: libpango-1.0-0 libpangoft2-1.0-0; see "
                 "scripts/setup.sh)." if args.format == "pdf" else "")
-        print(f"Cannot render the {args.format} report: {exc}.{hint}", file=sys.stderr)
+        _say(f"Cannot render the {args.format} report: {exc}.{hint}")
         return EXIT_INVALID
     if args.output:
         try:
             args.output.write_bytes(data)
         except OSError as exc:
-            print(f"Cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            _say(f"Cannot write {args.output}: {exc.strerror or exc}")
             return EXIT_INVALID
     else:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     return EXIT_OK
+
+
+CASE_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def _batch_inputs(names: Sequence[str]) -> tuple[list[tuple[str, object]], list[Row]]:
+    """The case data of each file (directories give their case files, sorted), and the rows of
+    the files that cannot be read."""
+    items: list[tuple[str, object]] = []
+    errors: list[Row] = []
+    for name in names:
+        path = Path(name)
+        paths = (sorted(p for p in path.iterdir() if p.suffix.lower() in CASE_SUFFIXES and p.is_file())
+                 if path.is_dir() else [path])
+        if not paths:
+            errors.append(error_row(name, [f"{name}: holds no case files ({', '.join(CASE_SUFFIXES)})"]))
+        for p in paths:
+            source = p.name if len(names) == 1 and path.is_dir() else str(p)
+            try:
+                with p.open("rb") as stream:
+                    items.append((source, load_text(read_text_limited(stream, p.name), p.name)))
+            except OSError as exc:
+                problem = Problem(str(p), f"cannot be read: {exc.strerror or exc}")
+                errors.append(error_row(source, [str(problem)]))
+            except CaseError as exc:
+                errors.append(error_row(source, exc.lines()))
+    return items, errors
+
+
+def _cmd_batch(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+    items, errors = _batch_inputs(args.cases)
+    rows = batch(kb, items, errors, kb_dir=args.kb, workers=args.workers)
+    data = render_table(rows, args.format, kb).encode()
+    if args.output:
+        try:
+            args.output.write_bytes(data)
+        except OSError as exc:
+            _say(f"Cannot write {args.output}: {exc.strerror or exc}")
+            return EXIT_INVALID
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    invalid = sum(r.invalid for r in rows)
+    if invalid:
+        _say(f"{invalid} of {len(rows)} case{'s' if len(rows) > 1 else ''} could not be assessed "
+             "(their rows say why).")
+    return EXIT_INVALID if invalid else EXIT_OK
 
 
 def _read(kb: KnowledgeBase, name: str) -> Case:
@@ -111,31 +225,29 @@ def _cmd_explain(kb: KnowledgeBase, args: argparse.Namespace) -> int:
             close = [ref for ref, ident in known.items()
                      if ident in nearest(args.why_not.rpartition(".")[2], known.values())]
             hint = f"; did you mean {' or '.join(close)}?" if close else ""
-            print(f"--why-not: unknown conclusion '{args.why_not}'{hint} (allowed: {', '.join(known)})",
-                  file=sys.stderr)
+            _say(f"--why-not: unknown conclusion '{args.why_not}'{hint} (allowed: {', '.join(known)})")
             return EXIT_INVALID
     report = assess(_read(kb, args.case), Evaluator(kb), explain=True, pairs=True)
-    sys.stdout.write(explanation_text(kb, report, why_not))
+    _out(explanation_text(kb, report, why_not))
     return EXIT_OK
 
 
 def _cmd_bench(kb: KnowledgeBase, args: argparse.Namespace) -> int:
     figures = run_bench(kb, repeat=max(1, args.repeat))
     if args.json:
-        print(json.dumps(figures))
+        _out(json.dumps(figures) + "\n")
     else:
         for name in ("assess_ms", "explain_ms"):
-            print(f"{name}: p50 {figures[name]['p50']:.2f} ms, p95 {figures[name]['p95']:.2f} ms")
+            _out(f"{name}: p50 {figures[name]['p50']:.2f} ms, p95 {figures[name]['p95']:.2f} ms\n")
     return EXIT_OK
 
 
 def _cmd_rules(kb: KnowledgeBase) -> int:
     for rule in kb.rules:
-        print(f"{rule.id}  [stratum {kb.strata[rule.id]}]")
-        print(f"  {rule.title}")
-        print(f"  then: {', '.join(rule.then)}")
-        print(f"  source: {rule.source.section}: \"{rule.source.quote}\"")
-    print(f"\n{len(kb.rules)} rules, knowledge base {kb.meta.version} ({kb.sha256[:12]})")
+        _out(f"{rule.id}  [stratum {kb.strata[rule.id]}]\n  {rule.title}\n"
+             f"  then: {', '.join(rule.then)}\n"
+             f"  source: {rule.source.section}: \"{rule.source.quote}\"\n")
+    _out(f"\n{len(kb.rules)} rules, knowledge base {kb.meta.version} ({kb.sha256[:12]})\n")
     return EXIT_OK
 
 
@@ -201,15 +313,20 @@ def _cmd_check(kb: KnowledgeBase, args: argparse.Namespace) -> int:
                  "decision's inputs)" if not partition.violations else
                  f"{len(partition.violations)} combination(s) get no position or several")
     for problem in problems:
-        print(problem, file=sys.stderr)
+        _say(problem)
     entries = sum(len(e) for e in kb.catalogue.values())
-    print(f"{len(kb.rules)} rules ({len(report.fireable)} can fire), {len(kb.questions)} questions, "
-          f"{entries} catalogue entries; {vignettes}; {quotes}; {positions}; {len(problems)} problem(s)")
+    _out(f"{len(kb.rules)} rules ({len(report.fireable)} can fire), {len(kb.questions)} questions, "
+         f"{entries} catalogue entries; {vignettes}; {quotes}; {positions}; {len(problems)} problem(s)\n")
     return EXIT_FOUND if problems else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
+    closed = sys.stdout is None, sys.stderr is None
+    if closed[0]:
+        sys.stdout = _Closed("standard output")
+    if closed[1]:
+        sys.stderr = _Discard()
     for stream in (sys.stdout, sys.stderr):
         # Reports are UTF-8 whatever the terminal's encoding; never a UnicodeEncodeError.
         with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
@@ -222,8 +339,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except OSError as exc:
-        print(f"Cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        _say(f"Cannot write the output: {exc.strerror or exc}")
         return EXIT_INVALID
+    finally:
+        if closed[0]:
+            sys.stdout = None
+        if closed[1]:
+            sys.stderr = None
 
 
 def _run(argv: Sequence[str] | None) -> int:
@@ -232,27 +354,24 @@ def _run(argv: Sequence[str] | None) -> int:
         # `check --source` re-verifies the quotes itself, so it may load quotes not yet locked.
         kb = load(args.kb, verify_citations=not (args.command == "check" and args.source))
     except KnowledgeBaseError as exc:
-        print("The knowledge base is broken; no advice can be given until it is fixed:",
-              file=sys.stderr)
-        for line in exc.lines():
-            print(f"  {line}", file=sys.stderr)
+        _say("The knowledge base is broken; no advice can be given until it is fixed:",
+             *(f"  {line}" for line in exc.lines()))
         return EXIT_KB
     try:
         if args.command == "assess":
             return _cmd_assess(kb, args)
         if args.command == "explain":
             return _cmd_explain(kb, args)
+        if args.command == "batch":
+            return _cmd_batch(kb, args)
         if args.command == "rules":
             return _cmd_rules(kb)
         if args.command == "bench":
             return _cmd_bench(kb, args)
         return _cmd_check(kb, args)
     except CaseError as exc:
-        print("The case is invalid; nothing was assessed:", file=sys.stderr)
-        for line in exc.lines():
-            print(f"  {line}", file=sys.stderr)
+        _say("The case is invalid; nothing was assessed:", *(f"  {line}" for line in exc.lines()))
         return EXIT_INVALID
     except EngineError as exc:
-        for line in exc.lines():
-            print(line, file=sys.stderr)
+        _say(*exc.lines())
         return EXIT_KB

@@ -1,7 +1,9 @@
 """Reports rendered through jinja2 templates in `templates/`: Markdown, HTML, and PDF from the HTML.
 
 The case notes are free text typed by a clinician: they are never read by the rules and are
-always escaped (HTML by autoescaping, Markdown by `quote_markdown`). The date a report was
+always escaped (HTML by autoescaping, Markdown by `quote_markdown`), and every control
+character in a rendered report (C0, C1, bidirectional overrides) is written as a visible
+escape (`engine.inert`), whichever text it came from. The date a report was
 generated is shown outside the reasoning, so the reasoning stays byte-identical.
 PDF rendering fetches nothing: the only URLs WeasyPrint may load are `data:` URLs.
 """
@@ -18,6 +20,7 @@ from typing import Any, Literal
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from engine.inert import escape_controls
 from engine.kb_loader import KnowledgeBase, default_knowledge_base
 from engine.report import RecommendationOut, Report, rules_by_fact
 
@@ -58,14 +61,14 @@ def environment() -> Environment:
     )
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_KEEP = "\n\t"  # the line breaks and tabs of multi-line text are part of it
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|~#])")
 _MD_LINE_START = re.compile(r"^([-+=]|\d+(?=[.)]))")
 
 
 def _clean(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", text).strip("\n")
+    return escape_controls(text, keep=_KEEP).strip("\n")
 
 
 def quote_markdown(text: str) -> str:
@@ -124,14 +127,14 @@ def render_markdown(report: Report, kb: KnowledgeBase | None = None, *, notes: s
                     generated: date | None = None) -> str:
     """The report as Markdown for the record; `generated` defaults to today."""
     template = environment().get_template("report.md.j2")
-    return template.render(_context(report, kb, notes, generated))
+    return escape_controls(template.render(_context(report, kb, notes, generated)), keep=_KEEP)
 
 
 def render_html(report: Report, kb: KnowledgeBase | None = None, *, notes: str | None = None,
                 generated: date | None = None) -> str:
     """The report as one self-contained HTML page (CSS inlined, nothing external)."""
     template = environment().get_template("report.html.j2")
-    return template.render(_context(report, kb, notes, generated))
+    return escape_controls(template.render(_context(report, kb, notes, generated)), keep=_KEEP)
 
 
 def data_only_fetcher() -> Any:

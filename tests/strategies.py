@@ -56,3 +56,43 @@ def case_dicts(draw: st.DrawFn, kb: KnowledgeBase, complete: bool = False) -> di
         if values:
             data[section] = values
     return data
+
+
+# ---- every value a case file can hold (issue 14: an exact YAML and JSON round trip) ---------
+
+# Case ids that a YAML 1.1 or 1.2 reader could take for something other than text.
+TRICKY_IDS = ("1e3", "1E3", "1e-3", "1.5", "1.", "010", "0x1F", "0o7", "1_000", "true", "True",
+              "FALSE", "null", "Null", "NULL", "yes", "No", "on", "OFF", "y", "n", "NaN", "inf",
+              "1.0e-17", "12e", "0", "1-2", "2024-01-01", "1.0.0", "E5", "e5")
+# Pieces of notes that YAML folds, refuses, reads as syntax or as another type.
+NOTE_PIECES = ("\x85", "\u2028", "\u2029", " ", "  ", "\t", "\n", "\n\n", "\r\n", "\r", "\x00",
+               "\x07", "\x1b[2J", "\x7f", "\x9b", "\u202e", "\u2066", "\u200f", "\u061c", "\ufeff",
+               "\xa0", "'", '"', "\\", "#", ": ", "- ", "---", "...", "&a", "*a", "!!binary ", "%",
+               "@", "`", "|", ">", "{", "}", "[", "]", ",", "?", "1e3", "no", "null", "~", "",
+               "\U0001f600", "é", "\ud7ff", "\ue000", "\ufffd")
+
+
+def notes_text() -> st.SearchStrategy[str]:
+    """Free text mixing arbitrary characters with the pieces above (never a lone surrogate,
+    which is not text: the case model refuses it)."""
+    chars = st.characters(exclude_categories=("Cs",))
+    piece = st.one_of(st.sampled_from(NOTE_PIECES), st.text(chars, max_size=8))
+    return st.lists(piece, max_size=24).map("".join)
+
+
+@st.composite
+def case_files(draw: st.DrawFn, kb: KnowledgeBase) -> dict[str, Any]:
+    """A valid case file with every kind of value it can hold: answers (as `case_dicts`), and
+    maybe a case id (often one that looks like a number or a keyword), notes (null, empty,
+    or any text) and as_of."""
+    from engine.case import CASE_ID_PATTERN
+
+    data = draw(case_dicts(kb))
+    if draw(st.booleans()):
+        data["case_id"] = draw(st.one_of(st.sampled_from(TRICKY_IDS),
+                                         st.from_regex(CASE_ID_PATTERN, fullmatch=True)))
+    if draw(st.booleans()):
+        data["notes"] = draw(st.one_of(st.none(), notes_text()))
+    if "as_of" not in data and draw(st.booleans()):
+        data["as_of"] = draw(st.dates(date(2000, 1, 1), date(2099, 12, 31))).isoformat()
+    return data

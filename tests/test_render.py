@@ -269,7 +269,7 @@ def test_markdown_notes_are_an_inert_quote() -> None:
         "> 12\\. n",
         ">",
         "> \\===\\",
-        "> end",
+        "> \\\\x07end",  # the bell shown as an escape (issue 14), its backslash escaped
     ]
 
 
