@@ -84,6 +84,12 @@ def test_an_unknown_finding_recorded_absent_never_adds_a_driver(data: dict[str, 
 CATEGORIES = [q for q in KB.questions.values() if q.kind == "choice" and q.answers_for]
 
 
+def test_lifelong_is_read_by_itself_and_not_as_a_number_of_weeks() -> None:
+    readers = [r.id for r in KB.rules for c in r.when
+               if getattr(c, "answer", None) == "duration" and "lifelong" in getattr(c, "is_in", ())]
+    assert readers == ["course.lifelong"]
+
+
 def test_every_category_decides_every_threshold_on_its_number() -> None:
     # Each threshold falls on a category boundary, so a category answer never leaves one open.
     for category in CATEGORIES:
@@ -108,7 +114,10 @@ def test_a_course_given_as_a_category_or_as_weeks_gives_the_same_position(
         answers.pop(qid, None)
     if not category.requirements_met(answers):
         return
-    option = more.draw(st.sampled_from(sorted(category.answers_for.spans)))
+    # An option a rule reads by itself ("as long as they can remember") says more than its weeks.
+    read_directly = {v for r in KB.rules for c in r.when
+                     if getattr(c, "answer", None) == category.id for v in getattr(c, "is_in", ())}
+    option = more.draw(st.sampled_from(sorted(set(category.answers_for.spans) - read_directly)))
     lo, hi = KB.span(category, option)
     weeks = [w for w in domain(KB, target) if lo <= w <= hi] + [int(lo)]
     by_category = position({**answers, category.id: option})
