@@ -30,3 +30,14 @@ def tamper(store: Store, sql: str, **params: Any) -> None:
             for name in names:
                 conn.exec_driver_sql(f"DROP TRIGGER {name}")
         conn.execute(text(sql), params)
+
+# The same client months later: still not reconnecting, now long past the loss.
+LATER = date(2026, 9, 1)
+# At first: confined to the situation, reconnecting, able to explain it.
+ADAPTIVE_CASE: dict[str, Any] = {
+    "schema_version": 1,
+    "timeline": {"onset_date": "2026-01-15", "precipitant": "bereavement", "stressor": "ended",
+                 "stressor_ended_date": "2026-02-10"},
+    "criteria": {"situation_specific": "yes", "reconnects_when_safe": "yes",
+                 "can_explain_distancing": "yes", "aware_of_emotional_state": "yes"},
+}
