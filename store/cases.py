@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from engine import ENGINE_VERSION, Report, assess, parse_case
 from engine.case import CASE_ID_PATTERN
@@ -27,6 +27,7 @@ from engine.inference import Evaluator
 from store import audit
 from store.db import Store, StoreError
 from store.models import Assessment, Client, Draft, Reassessment, now
+from store.summary import summarize
 
 CODE = re.compile(CASE_ID_PATTERN)
 WORKSPACE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -71,18 +72,25 @@ class AssessmentInfo:
     as_of: date
     position: str
     answers: dict[str, Any] = field(repr=False)
-    report: dict[str, Any] = field(repr=False)
+    summary: dict[str, Any] = field(repr=False)
+    report: dict[str, Any] | None = field(repr=False)  # None until loaded (see load_report)
     kb_version: str
     kb_sha256: str
     engine_version: str
     created_at: datetime
     assessor: str
 
+    @property
+    def label(self) -> str:
+        """The position in plain words."""
+        return str(self.summary["label"])
+
     @classmethod
-    def of(cls, row: Assessment) -> AssessmentInfo:
-        """From a row."""
+    def of(cls, row: Assessment, report: bool = True) -> AssessmentInfo:
+        """From a row (with its full report, or without: None)."""
         return cls(id=row.id, version=row.version, as_of=row.as_of, position=row.position,
-                   answers=dict(row.answers), report=dict(row.report), kb_version=row.kb_version,
+                   answers=dict(row.answers), summary=dict(row.summary),
+                   report=dict(row.report) if report else None, kb_version=row.kb_version,
                    kb_sha256=row.kb_sha256, engine_version=row.engine_version,
                    created_at=row.created_at, assessor=row.assessor)
 
@@ -229,7 +237,7 @@ def commit_assessment(store: Store, code: str, case_data: Mapping[str, Any], as_
         last = s.execute(select(func.max(Assessment.version))
                          .where(Assessment.client_id == client.id)).scalar_one()
         row = Assessment(client_id=client.id, version=(last or 0) + 1, as_of=as_of, answers=data,
-                         report=body, position=report.spectrum.position,
+                         report=body, summary=summarize(body), position=report.spectrum.position,
                          kb_version=report.knowledge_base.version,
                          kb_sha256=report.knowledge_base.sha256, engine_version=ENGINE_VERSION,
                          created_at=now(), assessor=actor)
@@ -266,19 +274,43 @@ def _drafts(s: Session, client_id: str) -> dict[str, DraftInfo]:
                                    updated_at=r.updated_at) for r in rows}
 
 
-def open_client(store: Store, code: str, actor: str) -> ClientRecord:
-    """Everything stored about a client, oldest assessment first (the opening is audited)."""
+def open_client(store: Store, code: str, actor: str, reports: bool = False) -> ClientRecord:
+    """Everything stored about a client, oldest assessment first (the opening is audited).
+
+    The latest assessment comes with its full report; the others with their summaries only
+    (`reports=True` loads every report; `load_report` loads one).
+    """
     _actor(actor)
 
     def run(s: Session) -> ClientRecord:
         client = _client(s, code)
-        rows = s.execute(select(Assessment).where(Assessment.client_id == client.id)
-                         .order_by(Assessment.version)).scalars().all()
+        q = select(Assessment).where(Assessment.client_id == client.id).order_by(Assessment.version)
+        if reports:
+            q = q.options(undefer(Assessment.report))
+        rows = s.execute(q).scalars().all()
         audit.append(s, "open", actor, client.id, {"assessments": len(rows)})
-        return ClientRecord(client=_info(client), assessments=[AssessmentInfo.of(r) for r in rows],
-                            drafts=_drafts(s, client.id))
+        infos = [AssessmentInfo.of(r, report=reports or r is rows[-1]) for r in rows]
+        return ClientRecord(client=_info(client), assessments=infos, drafts=_drafts(s, client.id))
 
     return store.run(run)
+
+
+def load_report(store: Store, code: str, version: int) -> dict[str, Any]:
+    """The full stored report of one assessment (the client was opened, which is audited)."""
+    with store.session() as s:
+        client = _client(s, code)
+        report = s.execute(select(Assessment.report).where(
+            Assessment.client_id == client.id, Assessment.version == version)).scalar_one_or_none()
+        if report is None:
+            raise StoreError(f"the client has no assessment version {version}")
+        return dict(report)
+
+
+def with_report(store: Store, code: str, assessment: AssessmentInfo) -> AssessmentInfo:
+    """The assessment with its full report loaded."""
+    if assessment.report is not None:
+        return assessment
+    return replace(assessment, report=load_report(store, code, assessment.version))
 
 
 def recent_clients(store: Store, limit: int = 20) -> list[RecentClient]:

@@ -1,5 +1,6 @@
 """A client over time: the position per assessment, what changed between two, the named shift,
-and the reassessments that are due.
+and the reassessments that are due. They read the stored summaries (store/summary.py), so a
+client with many assessments opens fast.
 
 All the words come from the stored reports and the knowledge base (labels, rule titles and the
 source's quotes); the spectrum's order is the `rank` of each position in
@@ -20,9 +21,6 @@ from engine.knowledge import Position
 from store.cases import AssessmentInfo, ClientRecord
 from store.db import Store
 from store.models import Assessment, Client, Reassessment
-
-LISTED = ("recommendations", "cautions", "reflections", "measures")
-NAMED = ("drivers", "formulations", "origins")
 
 
 @dataclass(frozen=True)
@@ -110,7 +108,7 @@ def timeline(record: ClientRecord, kb: KnowledgeBase | None = None) -> list[Time
     """The position of each assessment, oldest first."""
     kb = kb or default_knowledge_base()
     return [TimelinePoint(version=a.version, as_of=a.as_of, position=a.position,
-                          label=str(a.report["spectrum"]["label"]), rank=_rank(kb, a.position))
+                          label=a.label, rank=_rank(kb, a.position))
             for a in record.assessments]
 
 
@@ -123,41 +121,18 @@ def _answers(case: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _conclusions(report: dict[str, Any]) -> dict[tuple[str, str], str]:
-    out: dict[tuple[str, str], str] = {}
-    for kind in LISTED:
-        for item in report.get(kind) or []:
-            out[(kind, item["id"])] = str(item.get("title") or item.get("name") or item.get("id"))
-    for kind in NAMED:
-        for ident in report.get(kind) or []:
-            out[(kind, str(ident))] = str(ident)
-    return out
-
-
-def _explaining_step(report: dict[str, Any], position: str) -> dict[str, Any] | None:
-    how = (report.get("explanations") or {}).get("how") or {}
-    steps = (how.get(f"spectrum.{position}") or {}).get("steps") or []
-    if steps:
-        return dict(steps[0])
-    ref = f"spectrum.{position}"
-    return next((dict(t) for t in report.get("trace") or [] if ref in t.get("asserted", [])), None)
-
-
 def shift_between(a: AssessmentInfo, b: AssessmentInfo, kb: KnowledgeBase | None = None) -> Shift | None:
     """The shift from a to b when both positions are ranked and the rank differs."""
     kb = kb or default_knowledge_base()
     ra, rb = _rank(kb, a.position), _rank(kb, b.position)
     if ra is None or rb is None or ra == rb:
         return None
-    step = _explaining_step(b.report, b.position) or {}
-    source = step.get("source") or {}
-    return Shift(before=a.position, after=b.position,
-                 before_label=str(a.report["spectrum"]["label"]),
-                 after_label=str(b.report["spectrum"]["label"]),
+    step = b.summary.get("step") or {}
+    return Shift(before=a.position, after=b.position, before_label=a.label, after_label=b.label,
                  direction="towards maladaptive" if rb > ra else "towards adaptive",
                  rule=str(step.get("rule", "")), rule_title=str(step.get("title", "")),
-                 explanation=str(step.get("explanation", "")), quote=str(source.get("quote", "")),
-                 section=str(source.get("section", "")))
+                 explanation=str(step.get("explanation", "")), quote=str(step.get("quote", "")),
+                 section=str(step.get("section", "")))
 
 
 def diff(a: AssessmentInfo, b: AssessmentInfo, kb: KnowledgeBase | None = None) -> Diff:
@@ -170,7 +145,8 @@ def diff(a: AssessmentInfo, b: AssessmentInfo, kb: KnowledgeBase | None = None) 
             question = kb.questions.get(q)
             changes.append(AnswerChange(question=q, prompt=question.prompt if question else q,
                                         before=before.get(q), after=after.get(q)))
-    ca, cb = _conclusions(a.report), _conclusions(b.report)
+    ca = {(k, i): label for k, i, label in a.summary["conclusions"]}
+    cb = {(k, i): label for k, i, label in b.summary["conclusions"]}
     concl = [ConclusionChange(kind=k, id=i, label=cb[(k, i)], change="added")
              for (k, i) in sorted(set(cb) - set(ca))]
     concl += [ConclusionChange(kind=k, id=i, label=ca[(k, i)], change="removed")

@@ -14,10 +14,12 @@ from store.cases import (
     create_client,
     ensure_client,
     load_draft,
+    load_report,
     open_client,
     recent_clients,
     reevaluate,
     save_draft,
+    with_report,
 )
 from store.db import Store, StoreError
 from store.timeline import due_reassessments
@@ -62,7 +64,13 @@ def test_commit_makes_versions_and_keeps_the_report(store: Store) -> None:
     assert len(first.kb_sha256) == 64 and first.engine_version
     record = open_client(store, "C-1", "dr-a")
     assert [a.version for a in record.assessments] == [1, 2]
-    assert record.assessments[0].report == first.report
+    assert record.assessments[0].report is None  # only the latest comes with its full report
+    assert record.assessments[1].report == second.report
+    assert load_report(store, "C-1", 1) == first.report
+    assert with_report(store, "C-1", record.assessments[0]).report == first.report
+    assert record.assessments[0].label == "At risk of becoming a pattern"
+    assert [a.report for a in open_client(store, "C-1", "dr-a", reports=True).assessments] == [
+        first.report, second.report]
     assert record.latest is not None and record.latest.assessor == "dr-b"
 
 
@@ -70,7 +78,7 @@ def test_re_evaluation_is_reproducible(store: Store) -> None:
     create_client(store, "C-1", "dr-a")
     commit_assessment(store, "C-1", CASE, AS_OF, "dr-a")
     stored = open_client(store, "C-1", "dr-a").assessments[0]
-    assert reevaluate(stored) == stored.report
+    assert stored.report is not None and reevaluate(stored) == stored.report
 
 
 def test_an_invalid_case_stores_nothing(store: Store) -> None:
@@ -96,6 +104,7 @@ def test_due_reassessments_follow_the_report(store: Store) -> None:
     create_client(store, "C-1", "dr-a")
     create_client(store, "C-2", "dr-a")
     first = commit_assessment(store, "C-1", CASE, AS_OF, "dr-a")
+    assert first.report is not None
     reassess = first.report["reassess"]
     assert reassess is not None
     due_on = AS_OF + timedelta(weeks=reassess["after_weeks"])
@@ -106,5 +115,5 @@ def test_due_reassessments_follow_the_report(store: Store) -> None:
     assert len(due_reassessments(store, AS_OF, upcoming=True)) == 1
     # The reassessment done months later answers it (its own report asks for none).
     later = commit_assessment(store, "C-1", CASE, LATER, "dr-a")
-    assert later.report["reassess"] is None
+    assert later.report is not None and later.report["reassess"] is None
     assert due_reassessments(store, LATER, upcoming=True) == []

@@ -28,7 +28,7 @@ def worker(url: URL, code: str, count: int, *extra: str) -> subprocess.Popen[str
 
 
 def assert_whole(store: Store, code: str, versions: int) -> None:
-    record = open_client(store, code, "checker")
+    record = open_client(store, code, "checker", reports=True)
     assert [a.version for a in record.assessments] == list(range(1, versions + 1))
     for a in record.assessments:
         report = Report.model_validate(a.report)

@@ -25,7 +25,8 @@ def two(store: Store) -> Store:
 
 
 def test_feedback_per_conclusion_counted_per_rule(two: Store) -> None:
-    report = open_client(two, "C-1", "dr-a").assessments[0].report
+    report = open_client(two, "C-1", "dr-a", reports=True).assessments[0].report
+    assert report is not None
     rule = report["spectrum"]["because"][0]
     record_feedback(two, "C-1", 1, "spectrum.at_risk", True, "dr-a")
     fb = record_feedback(two, "C-1", 1, "spectrum.at_risk", False, "dr-b",

@@ -22,6 +22,7 @@ def test_the_shift_months_later_without_retyping(store: Store, kb: KnowledgeBase
     assert d.shift is not None
     assert d.shift.direction == "towards maladaptive"
     assert d.shift.sentence() == "Shifted from At risk of becoming a pattern to Maladaptive"
+    assert record.assessments[1].report is not None
     spectrum_rule = record.assessments[1].report["spectrum"]["because"][0]
     assert d.shift.rule == spectrum_rule
     rule = next(r for r in kb.rules if r.id == spectrum_rule)
@@ -33,7 +34,8 @@ def test_answers_and_conclusions_that_changed(store: Store, kb: KnowledgeBase) -
     create_client(store, "C-1", "dr-a")
     commit_assessment(store, "C-1", ADAPTIVE_CASE, AS_OF, "dr-a")
     commit_assessment(store, "C-1", CASE, LATER, "dr-a")
-    a, b = open_client(store, "C-1", "dr-a").assessments
+    a, b = open_client(store, "C-1", "dr-a", reports=True).assessments
+    assert a.report is not None and b.report is not None
     assert (a.position, b.position) == ("adaptive", "maladaptive")
     d = diff(a, b, kb)
     changed = {c.question: (c.before, c.after) for c in d.answers}

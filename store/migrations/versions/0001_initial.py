@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("as_of", sa.Date, nullable=False),
         sa.Column("answers", JSON, nullable=False),
         sa.Column("report", JSON, nullable=False),
+        sa.Column("summary", JSON, nullable=False),
         sa.Column("position", sa.String(60), nullable=False),
         sa.Column("kb_version", sa.String(60), nullable=False),
         sa.Column("kb_sha256", sa.String(64), nullable=False),
