@@ -7,9 +7,10 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x0DE7AC4EE
 
 
 def _config(connection: object) -> Config:
@@ -20,8 +21,14 @@ def _config(connection: object) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the database up to a revision (default: the newest)."""
+    """Migrate the database up to a revision (default: the newest).
+
+    On PostgreSQL, replicas starting together take turns (an advisory lock), so each finds the
+    schema either untouched or complete.
+    """
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         command.upgrade(_config(conn), revision)
 
 
