@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything on a fresh machine with Python 3.11 and pip: the Debian packages the
-# PDF reports, the browser test and the network-namespace test need (when run as root and
-# missing), uv, and the locked environment in .venv/.
+# PDF reports, the browser test, the network-namespace test and the PostgreSQL store tests
+# need (when run as root and missing), uv, and the locked environment in .venv/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,8 @@ ldconfig -p 2>/dev/null | grep -q libpango-1.0 || need+=(libpango-1.0-0 libpango
 # WeasyPrint subsets the embedded fonts with it (and warns at import without it).
 ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || need+=(libharfbuzz-subset0)
 fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
+# The store tests run against a throwaway PostgreSQL cluster (scripts/with_postgres.sh).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
 # The no-outbound-request test runs the app in a network namespace (`ip netns`).
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
@@ -19,7 +21,7 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   else
-    echo "warning: missing Debian packages (${need[*]}); install them for PDF reports and the browser test" >&2
+    echo "warning: missing Debian packages (${need[*]}); install them for PDF reports, the browser test and the PostgreSQL tests" >&2
   fi
 fi
 

@@ -122,8 +122,8 @@ def create_app(config: ServiceConfig, kb: KnowledgeBase | None = None) -> FastAP
     base = config.base_url
     layout(kb)  # build and validate the Questionnaire before the first call
     verifier = TokenVerifier(config, replay_cache(config.replay_cache, config.replay_cache_size))
-    sink: FeedbackSink | None = (load_sink(config.feedback_sink, config.feedback_sink_options)
-                                 if config.feedback_sink else None)
+    spec = config.sink_spec()
+    sink: FeedbackSink | None = load_sink(*spec) if spec else None
     if not config.issuers:
         log.warning("no issuers are configured: every /cds-services call will be refused (401)")
     source_url = f"{base}/knowledge-base"
@@ -228,8 +228,8 @@ def create_app(config: ServiceConfig, kb: KnowledgeBase | None = None) -> FastAP
                        caller: Caller = Depends(authenticate)) -> JSONResponse:  # noqa: B008
         known_service(service_id)
         if sink is None:
-            raise error(503, "feedback is not stored: no feedback sink is configured "
-                             "(feedback_sink in the service configuration)", "not-supported")
+            raise error(503, "feedback is not stored: no feedback sink is configured (feedback_store_url "
+                             "or feedback_sink in the service configuration)", "not-supported")
         data = read_json(await request.body())
         try:
             body = FeedbackRequest.model_validate(data)

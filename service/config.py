@@ -7,7 +7,8 @@ Example (every key optional; with no issuer every call is refused with 401):
     max_body_bytes = 1000000
     replay_cache = "memory"                    # or "sqlite:/var/lib/cds/jti.sqlite" (several workers)
     fhir_servers = ["https://ehr.example.org/fhir"]   # where a missing prefetch may be fetched
-    feedback_sink = "store.feedback:sink"      # module:factory; called with [feedback_sink_options]
+    feedback_store_url = "postgresql+psycopg://cds@db.example.org/cases"   # feedback into the case store
+    # or instead: feedback_sink = "package.module:factory", called with [feedback_sink_options]
 
     [[issuers]]
     iss = "https://ehr.example.org"
@@ -27,6 +28,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.errors import Problem, ProblemsError
+
+# The case store's sink, imported only when feedback_store_url is set.
+STORE_SINK = "store.feedback_sink:sink"
 
 
 class ConfigError(ProblemsError):
@@ -82,6 +86,7 @@ class ServiceConfig(Strict):
     fhir_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     feedback_sink: str | None = None
     feedback_sink_options: dict[str, Any] = Field(default_factory=dict)
+    feedback_store_url: str | None = None
     engines: int = Field(default=2, ge=1, le=64)
 
     @field_validator("base_url")
@@ -111,6 +116,20 @@ class ServiceConfig(Strict):
         if value is not None and value.count(":") != 1:
             raise ValueError('must be "package.module:factory"')
         return value
+
+    @model_validator(mode="after")
+    def _one_sink(self) -> ServiceConfig:
+        if self.feedback_store_url is not None and self.feedback_sink is not None:
+            raise ValueError("give feedback_store_url (the case store) or feedback_sink, not both")
+        return self
+
+    def sink_spec(self) -> tuple[str, dict[str, Any]] | None:
+        """The feedback sink to load ('module:factory' and its options), or None."""
+        if self.feedback_store_url is not None:
+            return STORE_SINK, {"url": self.feedback_store_url}
+        if self.feedback_sink is not None:
+            return self.feedback_sink, dict(self.feedback_sink_options)
+        return None
 
     @model_validator(mode="after")
     def _unique_issuers(self) -> ServiceConfig:
