@@ -85,3 +85,108 @@ def generated_evaluator(kb: KnowledgeBase) -> Evaluate:
     exec(compile(source, f"<rules {kb.sha256[:12]}>", "exec"), namespace)  # our own validated data
     evaluate: Evaluate = namespace["evaluate"]  # type: ignore[assignment]
     return evaluate
+
+
+# ---- three-valued evaluation, compiled the same way ----------------------------------------
+# Truth values as numbers: 0 false, 1 unknown, 2 true, so Kleene's "and" is min, "or" is max
+# and "not" is 2 - x. engine.whatif.three_valued (interpreted) is the reference; a property
+# test holds the two equal.
+
+ThreeValued = Callable[[Mapping[str, Answer], frozenset[str]], tuple[dict[str, int], dict[str, int]]]
+
+
+def _tally3(get: Callable[[str, int], int], args: tuple[tuple[str, int], ...],
+            minus: tuple[tuple[str, int], ...] | None, lo: float, hi: float) -> int:
+    """A tally condition's truth: its weight's interval (asserted arguments, then open ones too)."""
+    low = high = 0
+    for ref, w in args:
+        s = get(ref, 0)
+        if s == 2:
+            low += w
+            high += w
+        elif s == 1:
+            high += w
+    if minus is not None:
+        m_low = m_high = 0
+        for ref, w in minus:
+            s = get(ref, 0)
+            if s == 2:
+                m_low += w
+                m_high += w
+            elif s == 1:
+                m_high += w
+        low, high = low - m_high, high - m_low
+    if lo <= low and high <= hi:
+        return 2
+    if high < lo or low > hi:
+        return 0
+    return 1
+
+
+def _can_answer(kb: KnowledgeBase, qid: str) -> str:
+    """Whether a question can still be answered: not closed, and what it requires allows it."""
+    parts = [f"{qid!r} not in c"]
+    for other, allowed in kb.questions[qid].requires.items():
+        parts.append(f"(a[{other!r}] in {frozenset(allowed)!r} if {other!r} in a else {other!r} not in c)")
+    return "(" + " and ".join(parts) + ")"
+
+
+def _test3(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds | TallyRange,
+           consts: dict[str, object]) -> str:
+    if isinstance(cond, Holds):
+        return f"g({cond.fact!r}, 0)"
+    if isinstance(cond, TallyRange):
+        low, high = kb.bounds(cond)
+        minus = _const(consts, kb.tally_arguments(cond.minus)) if cond.minus else "None"
+        return (f"T3(g, {_const(consts, kb.tally_arguments(cond.tally))}, {minus}, "
+                f"{_const(consts, low)}, {_const(consts, high)})")
+    can = _can_answer(kb, cond.answer)
+    if isinstance(cond, AnswerIn):
+        return (f"((2 if v in {_const(consts, frozenset(cond.is_in))} else 0) "
+                f"if (v := a.get({cond.answer!r})) is not None else (1 if {can} else 0))")
+    low, high = kb.bounds(cond)
+    holds = " and ".join(["type(v) is int", *_in_range("v", low, high)])
+    unknown = f"(1 if {can} else 0)"
+    split = kb.category_split(cond)
+    if split is not None:
+        category, inside, outside = split
+        unknown = (f"(2 if (w := a.get({category!r})) in {_const(consts, inside)} else 0 "
+                   f"if w in {_const(consts, outside)} else (1 if {can} or ({category!r} not in a "
+                   f"and {_can_answer(kb, category)}) else 0))")
+    return f"((2 if {holds} else 0) if (v := a.get({cond.answer!r})) is not None else {unknown})"
+
+
+def three_valued_source(kb: KnowledgeBase, rule_ids: tuple[str, ...]) -> tuple[str, dict[str, object]]:
+    """The compiled three-valued evaluation of some rules (in the order given): its source and
+    constants. `evaluate(a, c)`: answers, closed questions -> (fact truths, rule truths); a fact
+    absent from the first is false."""
+    consts: dict[str, object] = {"T3": _tally3}
+    rules = {r.id: r for r in kb.rules}
+    lines = ["def evaluate(a, c):", "    f = {}", "    g = f.get", "    r = {}"]
+    for rid in rule_ids:
+        rule = rules[rid]
+        lines.append(f"    # {rid}")
+        lines.append("    t = 2")
+        tests = [_test3(kb, cond, consts) for cond in rule.when]
+        tests += [f"2 - g({ref!r}, 0)" for ref in rule.unless]
+        for test in tests:
+            lines.append("    if t:")
+            lines.append(f"        x = {test}")
+            lines.append("        if x < t:")
+            lines.append("            t = x")
+        lines.append(f"    r[{rid!r}] = t")
+        for ref in rule.then:
+            lines.append(f"    if t > g({ref!r}, 0):")
+            lines.append(f"        f[{ref!r}] = t")
+    lines.append("    return f, r")
+    return "\n".join(lines) + "\n", consts
+
+
+@cache
+def three_valued_evaluator(kb: KnowledgeBase, rule_ids: tuple[str, ...]) -> ThreeValued:
+    """Three-valued evaluation of these rules as one Python function (compiled once per set)."""
+    source, consts = three_valued_source(kb, rule_ids)
+    namespace: dict[str, object] = dict(consts)
+    exec(compile(source, f"<three-valued {kb.sha256[:12]}>", "exec"), namespace)  # our own data
+    evaluate: ThreeValued = namespace["evaluate"]  # type: ignore[assignment]
+    return evaluate

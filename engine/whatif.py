@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 from itertools import combinations
+from typing import Any
 
 from engine.case import Answer
 from engine.conditions import Status, answer_status, tally_status
-from engine.generated import Evaluate, generated_evaluator
+from engine.generated import Evaluate, generated_evaluator, three_valued_evaluator
 from engine.kb_loader import KnowledgeBase
 from engine.knowledge import UNKNOWN, AnswerIn, AnswerRange, Holds, Rule, TallyRange
 
@@ -210,8 +211,27 @@ class Partial:
 
 
 
+_TRUTHS = (Truth.F, Truth.U, Truth.T)
+
+
+@cache
+def _asserted(kb: KnowledgeBase, rule_ids: tuple[str, ...]) -> tuple[str, ...]:
+    """The facts some rules assert, each once, in the rules' order."""
+    rules = {r.id: r for r in kb.rules}
+    return tuple(dict.fromkeys(ref for rid in rule_ids for ref in rules[rid].then))
+
+
 def three_valued(kb: KnowledgeBase, rules: Iterable[Rule], answers: Answers,
                  closed: frozenset[str] = frozenset()) -> Partial:
+    """Three-valued evaluation (see `three_valued_interpreted`), compiled from the rule data."""
+    ids = tuple(r.id for r in rules)
+    facts, truths = three_valued_evaluator(kb, ids)(answers, closed)
+    return Partial({ref: _TRUTHS[facts.get(ref, 0)] for ref in _asserted(kb, ids)},
+                   {rid: _TRUTHS[t] for rid, t in truths.items()})
+
+
+def three_valued_interpreted(kb: KnowledgeBase, rules: Iterable[Rule], answers: Answers,
+                             closed: frozenset[str] = frozenset()) -> Partial:
     """Each rule's and derived fact's truth over every way the unanswered questions could be answered.
 
     Sound but conservative (Kleene's logic): T and F hold for every completion of the answers;
@@ -395,20 +415,38 @@ class Robustness:
     exhaustive: bool
 
 
-def robustness(kb: KnowledgeBase, sweeper: Sweeper, node_limit: int = 150) -> Robustness:
-    """Search the completions of the unanswered spectrum questions for other positions.
-
-    At each step three-valued evaluation says which positions are still possible; a branch
-    stops when it can only reach positions already found, or when every rule is decided. Only
-    questions read by undecided rules are branched on. Within `node_limit` nodes the search is
-    exhaustive.
-    """
+@cache
+def _spectrum_search_data(kb: KnowledgeBase) -> tuple[Any, ...]:
+    """What the robustness search needs, once per knowledge base: the compiled three-valued
+    evaluation of the spectrum's cone, the positions, and for each rule of the positions' cones
+    the facts it asserts that those cones read."""
     rules, questions = cone(kb, "spectrum")
-    positions = [f"spectrum.{p}" for p in kb.catalogue["spectrum"]]
+    evaluate3 = three_valued_evaluator(kb, tuple(r.id for r in rules))
+    positions = tuple((p, f"spectrum.{p}") for p in kb.catalogue["spectrum"])
+    cones = _fact_cones(kb)
+    rel_rules = frozenset().union(*(cones[ref].rules for _, ref in positions))
+    rel_facts = frozenset().union(*(cones[ref].facts for _, ref in positions))
+    checks = tuple((r.id, reads) for r in rules if r.id in rel_rules
+                   and (reads := tuple(ref for ref in r.then if ref in rel_facts)))
     readers = _readers(kb)
-    found: set[str] = set(sweeper.base["spectrum"])
+    branchable = tuple((q, readers.get(q, frozenset()), kb.questions[q]) for q in questions)
+    return evaluate3, positions, checks, branchable
+
+
+def position_search(kb: KnowledgeBase, answers: Answers, base: Iterable[str],
+                    node_limit: int = 150) -> tuple[set[str], bool]:
+    """The positions some completion of the unanswered questions reaches (beside `base`, the
+    position now), and whether the search was exhaustive (within `node_limit` nodes).
+
+    At each node three-valued evaluation says which positions are still possible; a branch
+    stops when it can only reach positions already found, or when every rule is decided. Only
+    questions read by undecided rules are branched on.
+    """
+    evaluate3, positions, checks, branchable = _spectrum_search_data(kb)
+    found: set[str] = set(base)
     nodes = 0
     exhaustive = True
+    none: frozenset[str] = frozenset()
 
     def search(answers: dict[str, Answer]) -> None:
         nonlocal nodes, exhaustive
@@ -416,27 +454,47 @@ def robustness(kb: KnowledgeBase, sweeper: Sweeper, node_limit: int = 150) -> Ro
         if nodes > node_limit:
             exhaustive = False
             return
-        partial = three_valued(kb, rules, answers)
-        possible = {p.partition(".")[2] for p in positions if partial.fact(p) is not Truth.F}
+        facts, truths = evaluate3(answers, none)
+        get = facts.get
+        possible = {p for p, ref in positions if get(ref, 0)}
         if possible <= found:
             return
-        undecided = _relevant(kb, partial, positions)
-        branch = next((q for q in questions if q not in answers and readers.get(q, frozenset()) & undecided
-                       and kb.questions[q].requirements_met(answers)), None)
+        undecided = {rid for rid, reads in checks
+                     if truths.get(rid) == 1 and any(get(ref, 0) != 2 for ref in reads)}
+        branch = next((q for q, reading, question in branchable if q not in answers
+                       and not reading.isdisjoint(undecided) and question.requirements_met(answers)),
+                      None)
         if branch is None:
-            found.update(p for p in possible if partial.fact(f"spectrum.{p}") is Truth.T)
+            found.update(p for p in possible if get(f"spectrum.{p}", 0) == 2)
             return
         for value in open_domain(kb, branch, answers):
             search({**answers, branch: value})
 
-    search(dict(sweeper.answers))
+    search(dict(answers))
+    return found, exhaustive
+
+
+def robustness(kb: KnowledgeBase, sweeper: Sweeper, node_limit: int = 150,
+               pivotal: bool = True, searched: tuple[set[str], bool] | None = None) -> Robustness:
+    """Search the completions of the unanswered spectrum questions for other positions
+    (`position_search`), and name the pivotal questions (unless `pivotal` is False: then none).
+
+    Within `node_limit` nodes the search is exhaustive. `searched`: the search's result when
+    it was already made for these answers.
+    """
+    _, questions = cone(kb, "spectrum")
+    positions = [f"spectrum.{p}" for p in kb.catalogue["spectrum"]]
+    found, exhaustive = searched or position_search(kb, sweeper.answers, sweeper.base["spectrum"],
+                                                    node_limit)
     open_questions = [q for q in questions if q not in sweeper.answers]
-    singles = [v for v in sweeper.single_changes(open_questions)
-               if v.conclusions["spectrum"] != sweeper.base["spectrum"]]
-    pivotal = {v.changes[0].question for v in singles}
-    if not pivotal and len(found) > 1:
-        # No single answer moves it, but answers together can: those questions are pivotal.
-        pivotal = {q for q, could in next_questions(kb, sweeper.answers) if "spectrum" in could}
+    pivots: set[str] = set()
+    if pivotal:
+        singles = [v for v in sweeper.single_changes(open_questions)
+                   if v.conclusions["spectrum"] != sweeper.base["spectrum"]]
+        pivots = {v.changes[0].question for v in singles}
+        if not pivots and len(found) > 1:
+            # No single answer moves it, but answers together can: those questions are pivotal.
+            pivots = {q for q, could in next_questions(kb, sweeper.answers) if "spectrum" in could}
     reachable = tuple(p.partition(".")[2] for p in positions if p.partition(".")[2] in found)
     return Robustness(stable=len(found) == 1 and exhaustive, reachable=reachable,
-                      pivotal=tuple(q for q in open_questions if q in pivotal), exhaustive=exhaustive)
+                      pivotal=tuple(q for q in open_questions if q in pivots), exhaustive=exhaustive)
