@@ -95,9 +95,8 @@ def generated_evaluator(kb: KnowledgeBase) -> Evaluate:
 ThreeValued = Callable[[Mapping[str, Answer], frozenset[str]], tuple[dict[str, int], dict[str, int]]]
 
 
-def _tally3(get: Callable[[str, int], int], args: tuple[tuple[str, int], ...],
-            minus: tuple[tuple[str, int], ...] | None, lo: float, hi: float) -> int:
-    """A tally condition's truth: its weight's interval (asserted arguments, then open ones too)."""
+def _interval3(get: Callable[[str, int], int], args: tuple[tuple[str, int], ...]) -> tuple[int, int]:
+    """The least and greatest weight of a tally: asserted arguments, then the open ones too."""
     low = high = 0
     for ref, w in args:
         s = get(ref, 0)
@@ -106,21 +105,7 @@ def _tally3(get: Callable[[str, int], int], args: tuple[tuple[str, int], ...],
             high += w
         elif s == 1:
             high += w
-    if minus is not None:
-        m_low = m_high = 0
-        for ref, w in minus:
-            s = get(ref, 0)
-            if s == 2:
-                m_low += w
-                m_high += w
-            elif s == 1:
-                m_high += w
-        low, high = low - m_high, high - m_low
-    if lo <= low and high <= hi:
-        return 2
-    if high < lo or low > hi:
-        return 0
-    return 1
+    return low, high
 
 
 def _can_answer(kb: KnowledgeBase, qid: str) -> str:
@@ -136,10 +121,16 @@ def _test3(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds | TallyRange,
     if isinstance(cond, Holds):
         return f"g({cond.fact!r}, 0)"
     if isinstance(cond, TallyRange):
+        # The tallies' intervals are computed once, before their first reader (see below).
         low, high = kb.bounds(cond)
-        minus = _const(consts, kb.tally_arguments(cond.minus)) if cond.minus else "None"
-        return (f"T3(g, {_const(consts, kb.tally_arguments(cond.tally))}, {minus}, "
-                f"{_const(consts, low)}, {_const(consts, high)})")
+        lo_name, hi_name = _const(consts, low), _const(consts, high)
+        if cond.minus:
+            value_lo = f"(lo_{cond.tally} - hi_{cond.minus})"
+            value_hi = f"(hi_{cond.tally} - lo_{cond.minus})"
+        else:
+            value_lo, value_hi = f"lo_{cond.tally}", f"hi_{cond.tally}"
+        return (f"(2 if {lo_name} <= {value_lo} and {value_hi} <= {hi_name} else "
+                f"0 if {value_hi} < {lo_name} or {value_lo} > {hi_name} else 1)")
     can = _can_answer(kb, cond.answer)
     if isinstance(cond, AnswerIn):
         return (f"((2 if v in {_const(consts, frozenset(cond.is_in))} else 0) "
@@ -157,15 +148,24 @@ def _test3(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds | TallyRange,
 
 
 def three_valued_source(kb: KnowledgeBase, rule_ids: tuple[str, ...]) -> tuple[str, dict[str, object]]:
-    """The compiled three-valued evaluation of some rules (in the order given): its source and
-    constants. `evaluate(a, c)`: answers, closed questions -> (fact truths, rule truths); a fact
-    absent from the first is false."""
-    consts: dict[str, object] = {"T3": _tally3}
+    """The compiled three-valued evaluation of some rules (in the order given, which must be
+    stratum order): its source and constants. `evaluate(a, c)`: answers, closed questions ->
+    (fact truths, rule truths); a fact absent from the first is false."""
+    consts: dict[str, object] = {"TI": _interval3}
     rules = {r.id: r for r in kb.rules}
     lines = ["def evaluate(a, c):", "    f = {}", "    g = f.get", "    r = {}"]
+    weighed: set[str] = set()
     for rid in rule_ids:
         rule = rules[rid]
         lines.append(f"    # {rid}")
+        for cond in rule.when:
+            # Every argument of a tally is settled before its first reader (the rules come in
+            # stratum order, and a tally's reader is above every rule asserting its arguments).
+            for tally in (cond.tally, cond.minus) if isinstance(cond, TallyRange) else ():
+                if tally is not None and tally not in weighed:
+                    weighed.add(tally)
+                    lines.append(f"    lo_{tally}, hi_{tally} = TI(g, "
+                                 f"{_const(consts, kb.tally_arguments(tally))})")
         lines.append("    t = 2")
         tests = [_test3(kb, cond, consts) for cond in rule.when]
         tests += [f"2 - g({ref!r}, 0)" for ref in rule.unless]
@@ -185,6 +185,9 @@ def three_valued_source(kb: KnowledgeBase, rule_ids: tuple[str, ...]) -> tuple[s
 @cache
 def three_valued_evaluator(kb: KnowledgeBase, rule_ids: tuple[str, ...]) -> ThreeValued:
     """Three-valued evaluation of these rules as one Python function (compiled once per set)."""
+    strata = [kb.strata[rid] for rid in rule_ids]
+    if strata != sorted(strata):
+        raise ValueError("three-valued evaluation needs the rules in stratum order")
     source, consts = three_valued_source(kb, rule_ids)
     namespace: dict[str, object] = dict(consts)
     exec(compile(source, f"<three-valued {kb.sha256[:12]}>", "exec"), namespace)  # our own data

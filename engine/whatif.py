@@ -313,15 +313,23 @@ def _fact_cones(kb: KnowledgeBase) -> dict[str, Cone]:
     return out
 
 
-def _relevant(kb: KnowledgeBase, partial: Partial, targets: Iterable[str]) -> frozenset[str]:
-    """Undecided rules that could still change one of the target facts: they assert something
-    not yet certain that the targets' rules read."""
+@cache
+def _relevance(kb: KnowledgeBase, targets: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """For some target facts: each rule of their cones, with the facts it asserts that the
+    cones read."""
     cones = _fact_cones(kb)
     rules = frozenset().union(*(cones[t].rules for t in targets))
     facts = frozenset().union(*(cones[t].facts for t in targets))
-    by_id = {r.id: r for r in kb.rules}
-    return frozenset(rid for rid in rules if partial.rules.get(rid) is Truth.U and any(
-        ref in facts and partial.fact(ref) is not Truth.T for ref in by_id[rid].then))
+    return tuple((r.id, reads) for r in kb.rules if r.id in rules
+                 and (reads := tuple(ref for ref in r.then if ref in facts)))
+
+
+def _relevant(kb: KnowledgeBase, partial: Partial, targets: Iterable[str]) -> frozenset[str]:
+    """Undecided rules that could still change one of the target facts: they assert something
+    not yet certain that the targets' rules read."""
+    rules, facts, unknown = partial.rules, partial.facts, Truth.U
+    return frozenset(rid for rid, reads in _relevance(kb, tuple(targets)) if rules.get(rid) is unknown
+                     and any(facts.get(ref, Truth.F) is not Truth.T for ref in reads))
 
 
 def questions_read(kb: KnowledgeBase, rule: Rule) -> set[str]:
