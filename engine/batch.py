@@ -227,10 +227,19 @@ def sort_rows(rows: Sequence[Row]) -> list[Row]:
 # ---- a pool of worker processes, one knowledge base each -----------------------------------
 
 _WORKER: KnowledgeBase | None = None
+_PARENT: KnowledgeBase | None = None  # the batch's own, for workers forked from this process
+
+
+def _warm(kb: KnowledgeBase) -> None:
+    """Compile what a row needs (the evaluators, the cones), so forked workers inherit it."""
+    settled_row(kb, parse_case({"schema_version": 1}, kb), "")
 
 
 def _start_worker(kb_dir: str, sha256: str) -> None:
     global _WORKER
+    if _PARENT is not None and _PARENT.sha256 == sha256:  # forked: a copy of the batch's own
+        _WORKER = _PARENT
+        return
     kb = load(kb_dir)
     if kb.sha256 != sha256:  # the files changed since the batch started: refuse to mix
         raise RuntimeError("the knowledge base changed while the batch ran")
@@ -254,6 +263,9 @@ def assess_rows(kb: KnowledgeBase, items: Sequence[tuple[str, Any]], kb_dir: Pat
     workers = workers or os.cpu_count() or 1
     if kb_dir is None or workers < 2 or len(items) < POOL_FROM:
         return [case_row(kb, source, data) for source, data in items]
+    global _PARENT
+    _PARENT = kb
+    _warm(kb)
     chunk = max(1, len(items) // (workers * 8))
     with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
                              initargs=(str(kb_dir), kb.sha256)) as pool:
