@@ -12,6 +12,12 @@
   own: experta's is an `lru_cache(maxsize=1)` shared by all engines, which keeps the last
   engine (and its case's facts) alive and is rebuilt whenever another session runs.
 
+- The network is built once per engine class (per knowledge base, per process) as a template
+  that never matches anything, and each engine gets its own copy of it: the nodes copied with
+  empty memories, the children wired to the copies. Building the network is most of the cost
+  of a new engine; copying it is a small part of that. Engines so made share rules and checks
+  (immutable) and nothing else: facts, tokens, activations and agendas are each engine's own.
+
 The property test that holds experta equal to the generated evaluator covers this class.
 """
 
@@ -20,11 +26,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from experta.abstract import Matcher
 from experta.fieldconstraint import L
 from experta.matchers.rete import ReteMatcher
 from experta.matchers.rete.check import FeatureCheck, TypeCheck
 from experta.matchers.rete.mixins import ChildNode
-from experta.matchers.rete.nodes import ConflictSetNode, FeatureTesterNode
+from experta.matchers.rete.nodes import BusNode, ConflictSetNode, FeatureTesterNode
 
 Callback = Callable[[Any], None]
 
@@ -102,21 +109,63 @@ class _Index:
         """Nothing to wipe: the dispatcher keeps no memory."""
 
 
+def _walk(root: Any) -> list[Any]:
+    """Every node reachable from `root`, each once, parents before children."""
+    nodes: list[Any] = []
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        nodes.append(node)
+        stack.extend(child.node for child in node.children)
+    return nodes
+
+
+def copy_network(root: Any) -> Any:
+    """A copy of a Rete network with empty memories: each node copied once, its children the
+    copies, each callback the same method of the copied child."""
+    nodes = _walk(root)
+    copies = {}
+    for node in nodes:
+        twin = object.__new__(type(node))
+        twin.__dict__.update(node.__dict__)
+        copies[id(node)] = twin
+    make_child = tuple.__new__
+    for node in nodes:
+        twin = copies[id(node)]
+        children = []
+        for child in node.children:
+            callback = child.callback
+            if getattr(callback, "__self__", None) is not child.node:
+                raise TypeError("a Rete callback that is not a method of its child node")
+            target = copies[id(child.node)]
+            children.append(make_child(ChildNode, (target, getattr(target, callback.__func__.__name__))))
+        twin.children = children
+        twin._reset()
+        if isinstance(twin, ConflictSetNode):
+            twin.added = set()
+            twin.removed = set()
+    return copies[id(root)]
+
+
 class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
     """ReteMatcher with an indexed alpha network, and reset and change collection done once."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        nodes: list[Any] = []
-        seen: set[int] = set()
-        stack = [self.root_node]
-        while stack:
-            node = stack.pop()
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            nodes.append(node)
-            stack.extend(child.node for child in node.children)
+    def __init__(self, engine: Any) -> None:
+        Matcher.__init__(self, engine)
+        cls = type(engine)
+        # The template is the class's own (vars, not inherited: a subclass has other rules).
+        template = vars(cls).get("_rete_template")
+        if template is None:
+            template = BusNode()
+            self.root_node = template
+            self.build_network()
+            cls._rete_template = template
+        self.root_node = copy_network(template)
+        nodes = _walk(self.root_node)
         self._nodes = nodes
         self._conflict_sets = [n for n in nodes if isinstance(n, ConflictSetNode)]
         # Alpha nodes (the root and the feature testers) see one fact per token; give each a
