@@ -23,7 +23,7 @@ The property test that holds experta equal to the generated evaluator covers thi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from experta.abstract import Matcher
@@ -32,20 +32,42 @@ from experta.matchers.rete import ReteMatcher
 from experta.matchers.rete.check import FeatureCheck, TypeCheck
 from experta.matchers.rete.mixins import ChildNode
 from experta.matchers.rete.nodes import BusNode, ConflictSetNode, FeatureTesterNode
+from experta.matchers.rete.token import Token
 
 Callback = Callable[[Any], None]
 
 
-def _test_first(node: Any) -> Callback:
-    """Run an alpha node's test before the node copies the token (a failed test does nothing)."""
-    matcher, activate = node.matcher, node.activate
+def _fast_activate(node: Any) -> Callback:
+    """A feature tester's activation as experta's (`FeatureTesterNode._activate`), with the
+    test run once and before anything is copied, and the token copied only when the test adds
+    to its context. Passing the same token on is safe: every node that keeps a token (the
+    joins, the negations, the conflict sets) copies it on activation."""
+    matcher = node.matcher
+    new_token = tuple.__new__
 
-    def callback(token: Any) -> None:
+    def activate(token: Any) -> None:
         (fact,) = token.data  # alpha tokens carry exactly one fact
-        if matcher(fact):
-            activate(token)
+        match = matcher(fact)
+        if not match:
+            return
+        if isinstance(match, Mapping):
+            context = token.context
+            for key, value in match.items():
+                if isinstance(key, tuple):  # a negated condition
+                    if key[1] in context and context[key[1]] == value:
+                        return
+                else:
+                    if context.get(key, value) != value:
+                        return
+                    if (False, key) in context and context[(False, key)] == value:
+                        return
+            context = dict(context)
+            context.update(match)
+            token = new_token(Token, (token.tag, set(token.data), context))
+        for child in node.children:  # read now: the matcher rewires children after this is made
+            child.callback(token)
 
-    return callback
+    return activate
 
 
 def _literal(check: Any) -> tuple[str, Any] | None:
@@ -74,9 +96,9 @@ def _dispatcher(children: list[Any]) -> Callback:
             try:
                 by_literal.setdefault(field, {}).setdefault(value, []).append(node.activate)
             except TypeError:  # an unhashable literal: test it the ordinary way
-                others.append(_test_first(node))
+                others.append(node.activate)
         else:
-            others.append(_test_first(node))
+            others.append(node.activate)
 
     def dispatch(token: Any) -> None:
         (fact,) = token.data
@@ -167,6 +189,13 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
         self.root_node = copy_network(template)
         nodes = _walk(self.root_node)
         self._nodes = nodes
+        for node in nodes:
+            if type(node) is FeatureTesterNode:
+                node.activate = _fast_activate(node)
+        for node in nodes:
+            node.children = [ChildNode(c.node, c.node.activate) if type(c.node) is FeatureTesterNode
+                             and getattr(c.callback, "__name__", "") == "activate" else c
+                             for c in node.children]
         self._conflict_sets = [n for n in nodes if isinstance(n, ConflictSetNode)]
         # Alpha nodes (the root and the feature testers) see one fact per token; give each a
         # single indexed child; the original children are reached through the dispatcher only.
