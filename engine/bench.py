@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from engine.answer_forms import for_reasoning
@@ -25,7 +26,7 @@ from engine.vignettes import default_vignettes
 def bench_cases(kb: KnowledgeBase) -> list[tuple[str, Case]]:
     """The vignettes' cases (by id) plus a case with nothing answered."""
     cases = [(v.id, parse_case(v.case, kb)) for v in default_vignettes()]
-    return cases + [("(nothing answered)", parse_case({"schema_version": 1}, kb))]
+    return [*cases, ("(nothing answered)", parse_case({"schema_version": 1}, kb))]
 
 
 def _percentiles(samples: Sequence[float]) -> dict[str, float]:
@@ -69,7 +70,7 @@ def run_bench(kb: KnowledgeBase, repeat: int = 20) -> dict[str, Any]:
         samples: dict[str, list[float]] = {name: [] for name, *_ in prepared}
         for _ in range(repeat):
             for name, case, reasoned, run, report in prepared:
-                samples[name].append(_time(lambda: fn(case, reasoned, run, report)))
+                samples[name].append(_time(partial(fn, case, reasoned, run, report)))
         medians = {name: statistics.median(s) for name, s in samples.items()}
         out[phase] = _percentiles(list(medians.values()))
         for name, m in medians.items():

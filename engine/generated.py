@@ -48,9 +48,10 @@ def _test(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds | TallyRange,
         return f"a.get({cond.answer!r}) in {_const(consts, frozenset(cond.is_in))}"
     low, high = kb.bounds(cond)
     if isinstance(cond, TallyRange):
-        value = _tally(kb, cond.tally, consts)
+        # Weighed once, before the tally's first reader (see source_code).
+        value = f"w_{cond.tally}"
         if cond.minus:
-            value = f"({value} - {_tally(kb, cond.minus, consts)})"
+            value = f"(w_{cond.tally} - w_{cond.minus})"
         return "(" + " and ".join(_in_range(value, low, high) or ["True"]) + ")"
     test = "(" + " and ".join([f"type(a.get({cond.answer!r})) is int",
                                 *_in_range(f"a[{cond.answer!r}]", low, high)]) + ")"
@@ -62,11 +63,21 @@ def _test(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds | TallyRange,
             f"a.get({category!r}) in {_const(consts, inside)}))")
 
 
-def source_code(kb: KnowledgeBase) -> tuple[str, dict[str, object]]:
-    """The generated function's source and the constants it refers to."""
+def source_code(kb: KnowledgeBase, rule_ids: tuple[str, ...] | None = None) -> tuple[str, dict[str, object]]:
+    """The generated function's source and the constants it refers to (of all rules, or of
+    the rules named: a cone holding every rule its facts depend on evaluates them exactly)."""
     consts: dict[str, object] = {}
     lines = ["def evaluate(a):", "    d = set()", "    fired = []"]
-    for rule in sorted(kb.rules, key=lambda r: (kb.strata[r.id], r.id)):
+    chosen = kb.rules if rule_ids is None else [r for r in kb.rules if r.id in set(rule_ids)]
+    weighed: set[str] = set()
+    for rule in sorted(chosen, key=lambda r: (kb.strata[r.id], r.id)):
+        for cond in rule.when:
+            # Every argument of a tally is asserted below its first reader's stratum, so the
+            # weight is final here.
+            for tally in (cond.tally, cond.minus) if isinstance(cond, TallyRange) else ():
+                if tally is not None and tally not in weighed:
+                    weighed.add(tally)
+                    lines.append(f"    w_{tally} = {_tally(kb, tally, consts)}")
         tests = [_test(kb, c, consts) for c in rule.when]
         tests += [f"{ref!r} not in d" for ref in rule.unless]
         lines.append(f"    # {rule.id}")
@@ -80,7 +91,13 @@ def source_code(kb: KnowledgeBase) -> tuple[str, dict[str, object]]:
 @cache
 def generated_evaluator(kb: KnowledgeBase) -> Evaluate:
     """The rules of a knowledge base as one Python function: answers -> (derived facts, fired rules)."""
-    source, consts = source_code(kb)
+    return rules_evaluator(kb, None)
+
+
+@cache
+def rules_evaluator(kb: KnowledgeBase, rule_ids: tuple[str, ...] | None) -> Evaluate:
+    """Some of the rules (None: all) as one Python function, compiled once per set."""
+    source, consts = source_code(kb, rule_ids)
     namespace: dict[str, object] = dict(consts)
     exec(compile(source, f"<rules {kb.sha256[:12]}>", "exec"), namespace)  # our own validated data
     evaluate: Evaluate = namespace["evaluate"]  # type: ignore[assignment]

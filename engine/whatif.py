@@ -15,9 +15,9 @@ from typing import Any
 
 from engine.case import Answer
 from engine.conditions import Status, answer_status, tally_status
-from engine.generated import Evaluate, generated_evaluator, three_valued_evaluator
+from engine.generated import Evaluate, generated_evaluator, rules_evaluator, three_valued_evaluator
 from engine.kb_loader import KnowledgeBase
-from engine.knowledge import UNKNOWN, AnswerIn, AnswerRange, Holds, Rule, TallyRange
+from engine.knowledge import UNKNOWN, AnswerIn, AnswerRange, Holds, Question, Rule, TallyRange
 
 # The conclusions an answer can change (the formulation; recommendations follow from them).
 CONCLUSION_KINDS = ("spectrum", "driver", "formulation", "origin")
@@ -88,6 +88,12 @@ def open_domain(kb: KnowledgeBase, qid: str, answers: Answers) -> tuple[Answer, 
     return tuple(v for v in values if isinstance(v, int) and lo <= v <= hi) or (int(lo),)
 
 
+@cache
+def _dependent(kb: KnowledgeBase) -> tuple[Question, ...]:
+    """The questions that require other answers, in catalogue order."""
+    return tuple(q for q in kb.questions.values() if q.requires)
+
+
 def with_answer(kb: KnowledgeBase, answers: Answers, qid: str, value: Answer | None) -> dict[str, Answer]:
     """The answers with one changed (None: unanswered), dropping answers it makes invalid."""
     out = dict(answers)
@@ -95,8 +101,8 @@ def with_answer(kb: KnowledgeBase, answers: Answers, qid: str, value: Answer | N
         out.pop(qid, None)
     else:
         out[qid] = value
-    for q in kb.questions.values():
-        if q.id in out and q.requires and not q.requirements_met(out):
+    for q in _dependent(kb):
+        if q.id in out and not q.requirements_met(out):
             del out[q.id]
     return out
 
@@ -114,6 +120,12 @@ def cone(kb: KnowledgeBase, kind: str) -> tuple[tuple[Rule, ...], tuple[str, ...
     return ordered, tuple(in_order)
 
 
+@cache
+def _cone_evaluator(kb: KnowledgeBase, kind: str) -> Evaluate:
+    """The generated evaluator of one kind's cone of rules."""
+    return rules_evaluator(kb, tuple(r.id for r in cone(kb, kind)[0]))
+
+
 class Sweeper:
     """What-if analysis of one case, on the generated evaluator."""
 
@@ -123,6 +135,21 @@ class Sweeper:
         self.evaluate: Evaluate = generated_evaluator(kb)
         self.base = conclusions_of(self.evaluate(self.answers)[0])
         self._cache: dict[tuple[tuple[str, Answer], ...], Conclusions] = {}
+        self._kind_cache: dict[tuple[str, tuple[Answer | None, ...]], frozenset[str]] = {}
+
+    def conclude_kind(self, kind: str, answers: Answers) -> frozenset[str]:
+        """One kind's conclusions for some answers, from that kind's cone of rules alone (the
+        rules that can contribute to it: the same conclusions as every rule gives), memoised
+        by the answers the cone reads."""
+        _, questions = cone(self.kb, kind)
+        key = (kind, tuple(map(answers.get, questions)))
+        found = self._kind_cache.get(key)
+        if found is None:
+            prefix = kind + "."
+            derived = _cone_evaluator(self.kb, kind)(answers)[0]
+            found = frozenset(ref[len(prefix):] for ref in derived if ref.startswith(prefix))
+            self._kind_cache[key] = found
+        return found
 
     def conclude(self, answers: Answers) -> Conclusions:
         """The conclusions for some answers (memoised within this sweep)."""
@@ -141,21 +168,34 @@ class Sweeper:
             changes.append(Change(qid, current, None))
         return changes
 
-    def single_changes(self, questions: Iterable[str]) -> Iterator[Variant]:
-        """Every one-answer change (to another value, or to unanswered) of the given questions."""
+    def _single_answers(self, questions: Iterable[str]) -> Iterator[tuple[Change, dict[str, Answer]]]:
         for qid in questions:
             if not self.kb.questions[qid].requirements_met(self.answers):
                 continue
             for change in self.alternatives(qid):
-                changed = with_answer(self.kb, self.answers, qid, change.after)
-                yield Variant((change,), self.conclude(changed))
+                yield change, with_answer(self.kb, self.answers, qid, change.after)
+
+    def single_changes(self, questions: Iterable[str]) -> Iterator[Variant]:
+        """Every one-answer change (to another value, or to unanswered) of the given questions."""
+        for change, changed in self._single_answers(questions):
+            yield Variant((change,), self.conclude(changed))
+
+    def single_changes_of(self, kind: str, questions: Iterable[str]) -> Iterator[Change]:
+        """The one-answer changes of the given questions that change one kind of conclusion."""
+        base = self.base[kind]
+        for change, changed in self._single_answers(questions):
+            if self.conclude_kind(kind, changed) != base:
+                yield change
 
     def what_would_change(self, kind: str, pairs: bool, limit: int = 40) -> list[Variant]:
         """The smallest answer changes that change one kind of conclusion: single answers,
         then (with `pairs`) pairs of answers neither of which changes it alone."""
         _, questions = cone(self.kb, kind)
         asked = list(questions)
-        singles = [v for v in self.single_changes(asked) if v.conclusions[kind] != self.base[kind]]
+        base = self.base[kind]
+        singles = [Variant((change,), self.conclude(changed))
+                   for change, changed in self._single_answers(asked)
+                   if self.conclude_kind(kind, changed) != base]
         if not pairs:
             return singles[:limit]
         decisive = {(v.changes[0].question, v.changes[0].after) for v in singles}
@@ -168,9 +208,8 @@ class Sweeper:
             if not self.kb.questions[second.question].requirements_met(step):
                 continue
             changed = with_answer(self.kb, step, second.question, second.after)
-            result = self.conclude(changed)
-            if result[kind] != self.base[kind]:
-                found.append(Variant((first, second), result))
+            if self.conclude_kind(kind, changed) != base:
+                found.append(Variant((first, second), self.conclude(changed)))
                 if len(found) + len(singles) >= limit:
                     break
         return (singles + found)[:limit]
@@ -497,9 +536,7 @@ def robustness(kb: KnowledgeBase, sweeper: Sweeper, node_limit: int = 150,
     open_questions = [q for q in questions if q not in sweeper.answers]
     pivots: set[str] = set()
     if pivotal:
-        singles = [v for v in sweeper.single_changes(open_questions)
-                   if v.conclusions["spectrum"] != sweeper.base["spectrum"]]
-        pivots = {v.changes[0].question for v in singles}
+        pivots = {c.question for c in sweeper.single_changes_of("spectrum", open_questions)}
         if not pivots and len(found) > 1:
             # No single answer moves it, but answers together can: those questions are pivotal.
             pivots = {q for q, could in next_questions(kb, sweeper.answers) if "spectrum" in could}
