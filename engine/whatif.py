@@ -10,7 +10,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
-from itertools import combinations
 from typing import Any
 
 from engine.case import Answer
@@ -201,17 +200,20 @@ class Sweeper:
         decisive = {(v.changes[0].question, v.changes[0].after) for v in singles}
         options = [c for qid in asked for c in self.alternatives(qid) if (qid, c.after) not in decisive]
         found: list[Variant] = []
-        for first, second in combinations(options, 2):
-            if first.question == second.question:
-                continue
+        questions_of = self.kb.questions
+        # The pairs in the order of itertools.combinations(options, 2), the first change made once.
+        for i, first in enumerate(options):
             step = with_answer(self.kb, self.answers, first.question, first.after)
-            if not self.kb.questions[second.question].requirements_met(step):
-                continue
-            changed = with_answer(self.kb, step, second.question, second.after)
-            if self.conclude_kind(kind, changed) != base:
-                found.append(Variant((first, second), self.conclude(changed)))
-                if len(found) + len(singles) >= limit:
-                    break
+            for second in options[i + 1:]:
+                if first.question == second.question:
+                    continue
+                if not questions_of[second.question].requirements_met(step):
+                    continue
+                changed = with_answer(self.kb, step, second.question, second.after)
+                if self.conclude_kind(kind, changed) != base:
+                    found.append(Variant((first, second), self.conclude(changed)))
+                    if len(found) + len(singles) >= limit:
+                        return (singles + found)[:limit]
         return (singles + found)[:limit]
 
 
