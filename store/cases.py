@@ -295,6 +295,20 @@ def open_client(store: Store, code: str, actor: str, reports: bool = False) -> C
     return store.run(run)
 
 
+def assessments(store: Store, code: str) -> ClientRecord:
+    """A client's assessment summaries and drafts, read again after it was opened.
+
+    Not audited: for a page that redraws a client this session already opened (`open_client`).
+    """
+    with store.session() as s:
+        client = _client(s, code)
+        rows = s.execute(select(Assessment).where(Assessment.client_id == client.id)
+                         .order_by(Assessment.version)).scalars().all()
+        return ClientRecord(client=_info(client),
+                            assessments=[AssessmentInfo.of(r, report=False) for r in rows],
+                            drafts=_drafts(s, client.id))
+
+
 def load_report(store: Store, code: str, version: int) -> dict[str, Any]:
     """The full stored report of one assessment (the client was opened, which is audited)."""
     with store.session() as s:

@@ -1,0 +1,87 @@
+"""The app with the case store (AppTest): autosave on every answer, the case back after a
+reload (a new session with the same URL), saving an assessment, the timeline with the shift,
+and the key form while the encrypted store is locked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine import KnowledgeBase
+from store import cases
+from store.db import KEY_ENV, URL_ENV, Store
+from tests.store.conftest import KEY, sqlcipher_url, url_text
+from tests.store.helpers import AS_OF, CASE, LATER
+from tests.test_app import APP, client, goto, run, set_answer, texts
+from ui import persistence
+
+
+@pytest.fixture
+def store_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    url = url_text(sqlcipher_url(tmp_path / "cases.db"))
+    monkeypatch.setenv(URL_ENV, url)
+    monkeypatch.setattr(persistence, "_shared", {})
+    return url
+
+
+def fresh(code: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    if code:
+        at.query_params[persistence.QUERY] = code
+    return run(at)
+
+
+def test_every_answer_is_saved_and_back_after_a_reload(store_url: str, kb: KnowledgeBase) -> None:
+    at = fresh()
+    goto(at, "cases_page")
+    at.text_input(key="cases_new_code").input("C-RELOAD")
+    at.button(key="cases_create").click()
+    run(at)
+    assert at.query_params[persistence.QUERY] in ("C-RELOAD", ["C-RELOAD"])  # the URL names it
+    goto(at, "assessment")
+    set_answer(at, kb, "numbness", "present")
+    set_answer(at, kb, "tas20_total", 58)
+    answers = dict(client(at).answers)
+    assert answers["numbness"] == "present" and answers["tas20_total"] == 58
+    with Store.open(store_url) as st:
+        draft = cases.load_draft(st, "C-RELOAD")
+    assert draft is not None and draft.answers["answers"] == answers
+    # A reload: a new session, the same URL; every answer is back.
+    again = fresh("C-RELOAD")
+    assert client(again).answers == answers
+    assert client(again).case_id == "C-RELOAD"
+    assert "Client **C-RELOAD**: every answer is saved as you go." in texts(again)
+
+
+def test_save_as_assessment_then_the_timeline_shows_the_shift(store_url: str) -> None:
+    with Store.open(store_url) as st:
+        cases.create_client(st, "C-TL", "dr-a")
+        cases.commit_assessment(st, "C-TL", CASE, AS_OF, "dr-a")
+        cases.commit_assessment(st, "C-TL", CASE, LATER, "dr-a")
+    at = fresh("C-TL")
+    goto(at, "timeline")
+    page = texts(at)
+    assert "Shifted from At risk of becoming a pattern to Maladaptive" in page
+    assert "The same answers (only the assessment date differs)." in page
+    assert at.get("vega_lite_chart")  # the Altair chart of the position over time
+    goto(at, "cases_page")
+    at.button(key="cases_commit").click()
+    run(at)
+    assert any("Saved as assessment 3" in s.value for s in at.success)
+
+
+def test_a_locked_store_asks_for_its_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = tmp_path / "cases.db"
+    monkeypatch.setenv(URL_ENV, f"sqlite+pysqlcipher:///{path}")
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.setattr(persistence, "_shared", {})
+    at = fresh()
+    assert "The case store is encrypted" in texts(at)
+    assert not path.exists()
+    at.sidebar.text_input[0].input(KEY)
+    at.sidebar.button[0].click()
+    run(at)
+    assert path.exists()
+    assert "No client open" in texts(at)
