@@ -196,6 +196,70 @@ def save_draft(store: Store, code: str, answers: Mapping[str, Any], workspace: s
         return int(s.execute(stmt).scalar_one())
 
 
+def merge_answers(base: Mapping[str, Any] | None, current: Mapping[str, Any],
+                  new: Mapping[str, Any]) -> dict[str, Any]:
+    """A three-way merge of drafts: what this writer changed since `base`, applied onto `current`.
+
+    Top-level values and the values of nested dicts (the answers) are merged one by one, so two
+    sessions answering different questions of one client keep both answers; the same value
+    changed by both keeps the later writer's.
+    """
+    base = base or {}
+    out = dict(current)
+    for key in set(base) | set(new):
+        b, n = base.get(key), new.get(key)
+        if isinstance(n, Mapping) and isinstance(out.get(key), Mapping):
+            inner = dict(out[key])
+            bb = b if isinstance(b, Mapping) else {}
+            for k in set(bb) | set(n):
+                if n.get(k) != bb.get(k):
+                    if k in n:
+                        inner[k] = n[k]
+                    else:
+                        inner.pop(k, None)
+            out[key] = inner
+        elif n != b:
+            if key in new:
+                out[key] = n
+            else:
+                out.pop(key, None)
+    return out
+
+
+def merge_draft(store: Store, code: str, base: Mapping[str, Any] | None, new: Mapping[str, Any],
+                workspace: str = "client") -> DraftInfo:
+    """Save the draft without losing another session's changes saved meanwhile.
+
+    `base` is the draft as this session last saved or loaded it; the changes from it to `new`
+    are applied onto the stored draft (row-locked on PostgreSQL, the write lock on SQLite), and
+    the merged draft is returned: the session shows it from then on.
+    """
+    if not WORKSPACE.fullmatch(workspace):
+        raise StoreError("a workspace name is lower-case letters, digits and '_'")
+    for attempt in range(3):
+        try:
+            with store.session() as s:
+                client_id = _client(s, code).id
+                row = s.execute(select(Draft).where(Draft.client_id == client_id,
+                                                    Draft.workspace == workspace)
+                                .with_for_update()).scalar_one_or_none()
+                if row is None:
+                    row = Draft(client_id=client_id, workspace=workspace, answers=dict(new),
+                                revision=1, updated_at=now())
+                    s.add(row)
+                else:
+                    row.answers = merge_answers(base, dict(row.answers), new)
+                    row.revision += 1
+                    row.updated_at = now()
+                s.flush()
+                return DraftInfo(answers=dict(row.answers), revision=row.revision,
+                                 updated_at=row.updated_at)
+        except IntegrityError:
+            if attempt == 2:  # two first saves at once: the other one's row is there now
+                raise
+    raise AssertionError("unreachable")
+
+
 def load_draft(store: Store, code: str, workspace: str = "client") -> DraftInfo | None:
     """The answers in progress, or None."""
     with store.session() as s:

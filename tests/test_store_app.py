@@ -85,3 +85,25 @@ def test_a_locked_store_asks_for_its_key(monkeypatch: pytest.MonkeyPatch, tmp_pa
     run(at)
     assert path.exists()
     assert "No client open" in texts(at)
+
+
+def test_two_sessions_of_the_app_on_one_client_lose_neither_answer(store_url: str,
+                                                                     kb: KnowledgeBase) -> None:
+    with Store.open(store_url) as st:
+        cases.create_client(st, "C-TWO", "dr-a")
+    a, b = fresh("C-TWO"), fresh("C-TWO")
+    goto(a, "assessment")
+    goto(b, "assessment")
+    set_answer(a, kb, "numbness", "present")
+    set_answer(b, kb, "tas20_total", 58)
+    with Store.open(store_url) as st:
+        draft = cases.load_draft(st, "C-TWO")
+    assert draft is not None
+    assert {"numbness": "present", "tas20_total": 58}.items() <= draft.answers["answers"].items()
+    # The other session's answer comes into each form with its next change.
+    set_answer(a, kb, "declines_comfort", "present")
+    run(a)
+    assert client(a).answers["tas20_total"] == 58
+    with Store.open(store_url) as st:
+        final = cases.load_draft(st, "C-TWO")
+    assert final is not None and final.answers["answers"] == client(a).answers

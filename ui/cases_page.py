@@ -51,7 +51,7 @@ def _create() -> None:
     data = persistence.payload(ws) if keep else {"answers": {}}
     persistence.apply(ws, code, data)
     state[persistence.OPEN_KEY] = code
-    persistence.autosave(ws)
+    persistence.autosave(ws, before_widgets=True)
     state["cases_message"] = ("success", f"Client {code} created and open.")
 
 

@@ -19,11 +19,12 @@ from typing import Any
 
 import streamlit as st
 
-from engine import KnowledgeBase
+from engine import KnowledgeBase, default_knowledge_base
 from store import cases
 from store.db import Store, StoreError, StoreLocked, WrongKey
 from ui.state import Workspace, session, workspace
 from ui.views import md_text
+from ui.widgets import sync
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ SAVED_KEY = "store_saved"       # {workspace name: (code, payload)} last saved
 SESSION_STORE = "store_session"  # a store this session opened with a key typed in the sidebar
 RESTORED = "store_restored"
 ERROR_KEY = "store_error"
+PENDING_KEY = "store_pending"   # another session's answers are in the store: merge next rerun
 
 _shared: dict[str, Store] = {}
 _shared_lock = threading.Lock()
@@ -142,8 +144,14 @@ def close_client() -> None:
         del st.query_params[QUERY]
 
 
-def autosave(ws: Workspace) -> None:
-    """Save the open client's draft if the answers changed since the last save."""
+def autosave(ws: Workspace, before_widgets: bool) -> None:
+    """Save the open client's draft if the answers changed since the last save.
+
+    The save merges: what this session changed since its last save is applied onto the stored
+    draft, so another session (another tab, another replica) saving the same client meanwhile
+    loses nothing, and its answers come into this session's form before the widgets are drawn
+    (when a save after the page brings them, at the start of the next rerun).
+    """
     code = open_code()
     if code is None:
         return
@@ -151,18 +159,30 @@ def autosave(ws: Workspace) -> None:
     if store is None:
         return
     state = session()
+    if before_widgets:
+        sync(ws, default_knowledge_base())  # the change the user just made, before anything
     saved = state.setdefault(SAVED_KEY, {})
     now = payload(ws)
-    if saved.get(ws.name) == (code, now):
+    last = saved.get(ws.name)
+    base = last[1] if last is not None and last[0] == code else None
+    refresh = before_widgets and state.pop(PENDING_KEY, False)
+    if base == now and not refresh:
         return
     try:
-        cases.save_draft(store, code, now, ws.name)
+        merged = cases.merge_draft(store, code, base, now, ws.name).answers
     except Exception as exc:  # shown in the sidebar; never lose silently
         log.warning("the draft was not saved (%s)", type(exc).__name__)
         state[ERROR_KEY] = "The last change was not saved to the case store; it will be retried."
         return
-    saved[ws.name] = (code, now)
     state.pop(ERROR_KEY, None)
+    if merged == now:
+        saved[ws.name] = (code, now)
+    elif before_widgets:
+        apply(ws, code, {**merged, "step": ws.step})  # their answers; this session's step
+        saved[ws.name] = (code, payload(ws))
+    else:
+        saved[ws.name] = (code, now)
+        state[PENDING_KEY] = True  # bring the others' answers in at the next rerun
 
 
 def restore(kb: KnowledgeBase) -> None:
@@ -194,7 +214,7 @@ def before_page(kb: KnowledgeBase) -> None:
     """At the start of every rerun: restore after a reload, save what a callback changed."""
     try:
         restore(kb)
-        autosave(workspace("client"))
+        autosave(workspace("client"), before_widgets=True)
         keep_in_url()
     except Exception as exc:  # never a traceback (with case content) in the browser
         log.warning("the case store step failed (%s)", type(exc).__name__)
@@ -203,7 +223,7 @@ def before_page(kb: KnowledgeBase) -> None:
 
 def after_page() -> None:
     """At the end of every rerun: save what the page changed."""
-    autosave(workspace("client"))
+    autosave(workspace("client"), before_widgets=False)
     keep_in_url()
 
 
