@@ -107,3 +107,21 @@ def test_two_sessions_of_the_app_on_one_client_lose_neither_answer(store_url: st
     with Store.open(store_url) as st:
         final = cases.load_draft(st, "C-TWO")
     assert final is not None and final.answers["answers"] == client(a).answers
+
+
+def test_the_intake_meeting_lists_todays_clients(store_url: str) -> None:
+    with Store.open(store_url) as st:
+        cases.create_client(st, "C-IN-1", "dr-a")
+        cases.commit_assessment(st, "C-IN-1", CASE, AS_OF, "dr-a")
+        cases.create_client(st, "C-IN-2", "dr-a")
+        cases.save_draft(st, "C-IN-2", {"answers": {"numbness": "present"}, "notes": "", "as_of": ""})
+    at = fresh()
+    goto(at, "intake")
+    page = texts(at)
+    assert "C-IN-1" in page and "C-IN-2" in page
+    assert "At risk of becoming a pattern" in page
+    assert at.get("download_button")
+    at.button(key="intake_open_0").click()
+    run(at)
+    assert at.session_state[persistence.OPEN_KEY] in ("C-IN-1", "C-IN-2")
+    assert "is open: go to" in texts(at)
