@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -400,25 +400,23 @@ def recent_clients(store: Store, limit: int = 20) -> list[RecentClient]:
                            .group_by(Assessment.client_id).subquery())
         last_draft = (select(Draft.client_id, func.max(Draft.updated_at).label("at"))
                       .group_by(Draft.client_id).subquery())
+        latest = Assessment.__table__.alias("latest")
         rows = s.execute(
-            select(Client, last_assessment.c.at, last_assessment.c.n, last_assessment.c.v,
-                   last_draft.c.at)
+            select(Client.code, Client.created_at, last_assessment.c.at, last_assessment.c.n,
+                   last_draft.c.at, latest.c.position)
             .outerjoin(last_assessment, last_assessment.c.client_id == Client.id)
-            .outerjoin(last_draft, last_draft.c.client_id == Client.id)).all()
+            .outerjoin(last_draft, last_draft.c.client_id == Client.id)
+            .outerjoin(latest, (latest.c.client_id == Client.id)
+                       & (latest.c.version == last_assessment.c.v))).all()
         out = []
-        for client, a_at, n, v, d_at in rows:
-            stamps = [t for t in (client.created_at, a_at, d_at) if t is not None]
-            stamps = [t if isinstance(t, datetime) else datetime.fromisoformat(str(t)) for t in stamps]
-            position = None
-            if v:
-                position = s.execute(select(Assessment.position).where(
-                    Assessment.client_id == client.id, Assessment.version == v)).scalar_one()
-            out.append(RecentClient(code=client.code, last_activity=max(_aware(t) for t in stamps),
-                                    assessments=int(n or 0), position=position))
+        for code, created, a_at, n, d_at, position in rows:
+            stamps = [_aware(t if isinstance(t, datetime) else datetime.fromisoformat(str(t)))
+                      for t in (created, a_at, d_at) if t is not None]
+            out.append(RecentClient(code=code, last_activity=max(stamps), assessments=int(n or 0),
+                                    position=position))
         out.sort(key=lambda r: r.last_activity, reverse=True)
         return out[:limit]
 
 
 def _aware(t: datetime) -> datetime:
-    from datetime import UTC
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t
