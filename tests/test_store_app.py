@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from engine import KnowledgeBase
 from store import cases
 from store.db import KEY_ENV, URL_ENV, Store
+from store.feedback import client_feedback
 from tests.store.conftest import KEY, sqlcipher_url, url_text
 from tests.store.helpers import AS_OF, CASE, LATER
 from tests.test_app import APP, client, goto, run, set_answer, texts
@@ -125,3 +126,23 @@ def test_the_intake_meeting_lists_todays_clients(store_url: str) -> None:
     run(at)
     assert at.session_state[persistence.OPEN_KEY] in ("C-IN-1", "C-IN-2")
     assert "is open: go to" in texts(at)
+
+
+def test_disagreeing_on_the_timeline_is_recorded_and_counted(store_url: str) -> None:
+    with Store.open(store_url) as st:
+        cases.create_client(st, "C-FB", "dr-a")
+        cases.commit_assessment(st, "C-FB", CASE, AS_OF, "dr-a")
+    at = fresh("C-FB")
+    goto(at, "timeline")
+    at.radio[0].set_value("Disagree")
+    at.selectbox[1].set_value("cds-not-applicable")
+    at.text_area[0].input("she reconnects at home")
+    at.button[0].click()
+    run(at)
+    assert any(s.value == "Recorded." for s in at.success)
+    with Store.open(store_url) as st:
+        [fb] = client_feedback(st, "C-FB")
+    assert (fb.agree, fb.conclusion, fb.reason_code) == (False, "spectrum.at_risk", "cds-not-applicable")
+    assert fb.comment == "she reconnects at home"
+    page = texts(at)
+    assert "Agreement per rule" in page

@@ -12,7 +12,7 @@ from engine import default_knowledge_base
 from engine.knowledge import Position
 from store import cases
 from store.db import Store, StoreError
-from store.feedback import client_feedback, conclusion_rules, reasons, record_feedback
+from store.feedback import client_feedback, conclusion_rules, counts_per_rule, reasons, record_feedback
 from store.timeline import diff, timeline
 from ui import persistence
 from ui.views import md_text
@@ -138,6 +138,15 @@ def _feedback(store: Store, code: str, record: cases.ClientRecord) -> None:
                        "Judgement": "agree" if f.agree else "disagree", "Reason": f.reason_display or "",
                        "Comment": f.comment or "", "When": f.created_at.strftime("%Y-%m-%d %H:%M")}
                       for f in history], hide_index=True, key="tl_history")
+    counts = counts_per_rule(store)
+    if counts:
+        titles = {r.id: r.title for r in default_knowledge_base().rules}
+        with st.expander("Agreement per rule, all clients (for the knowledge base's upkeep)"):
+            st.dataframe([{"Rule": titles.get(rule, "a rule no longer in the knowledge base"),
+                           "Disagree": c.disagree, "Agree": c.agree,
+                           "Reasons": "; ".join(f"{vocab.get(code, code)} ({n})"
+                                                for code, n in c.reasons.most_common())}
+                          for rule, c in counts.items()], hide_index=True, key="tl_counts")
 
 
 main()
