@@ -294,6 +294,7 @@ def commit_assessment(store: Store, code: str, case_data: Mapping[str, Any], as_
     data["case_id"] = code
     report = evaluate(data, as_of, evaluator)
     body = report.to_json_dict()
+    summary = summarize(body, evaluator.kb if evaluator else None)
     data["as_of"] = as_of.isoformat()
 
     def run(s: Session) -> AssessmentInfo:
@@ -301,7 +302,7 @@ def commit_assessment(store: Store, code: str, case_data: Mapping[str, Any], as_
         last = s.execute(select(func.max(Assessment.version))
                          .where(Assessment.client_id == client.id)).scalar_one()
         row = Assessment(client_id=client.id, version=(last or 0) + 1, as_of=as_of, answers=data,
-                         report=body, summary=summarize(body), position=report.spectrum.position,
+                         report=body, summary=summary, position=report.spectrum.position,
                          kb_version=report.knowledge_base.version,
                          kb_sha256=report.knowledge_base.sha256, engine_version=ENGINE_VERSION,
                          created_at=now(), assessor=actor)
