@@ -9,6 +9,7 @@ import streamlit as st
 
 from engine import KnowledgeBaseError, default_knowledge_base
 from engine.render import NOTICE
+from ui import persistence
 
 log = logging.getLogger("detachment_cds.app")
 
@@ -25,10 +26,15 @@ except KnowledgeBaseError as exc:
 
 PAGES = {
     "Case": [
+        st.Page("ui/cases_page.py", title="Cases"),
         st.Page("ui/assessment.py", title="Assessment", default=True),
         st.Page("ui/triage.py", title="Quick triage"),
         st.Page("ui/results.py", title="Results"),
         st.Page("ui/case_io.py", title="Case file and report"),
+    ],
+    "Over time": [
+        st.Page("ui/timeline.py", title="Timeline"),
+        st.Page("ui/intake.py", title="Intake meeting"),
     ],
     "For clinicians": [
         st.Page("ui/self_check.py", title="Clinician self-check"),
@@ -40,13 +46,16 @@ PAGES = {
 }
 page = st.navigation(PAGES)
 
+persistence.before_page(default_knowledge_base())  # after a reload: the open client's draft
+
 with st.sidebar:
     st.caption(NOTICE)
-    st.caption("Runs on this computer only; nothing about a case is stored on the server. "
-               "Save the case file to keep it.")
+    st.caption("Runs on this computer only; an open client's answers are kept in the case store.")
+    persistence.sidebar()
 
 try:
     page.run()
+    persistence.after_page()
 except Exception as exc:  # never a traceback with case content in the browser or the log
     frames = traceback.extract_tb(exc.__traceback__)
     where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"

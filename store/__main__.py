@@ -66,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # stdout closed (a pipe) or the disk full
+        sys.stdout = None  # no second failure at exit
+        print(f"error: the output cannot be written ({exc.strerror or type(exc).__name__})",
+              file=sys.stderr)
+        return 2
     finally:
         engine.dispose()
     return 0

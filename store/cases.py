@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -196,6 +196,70 @@ def save_draft(store: Store, code: str, answers: Mapping[str, Any], workspace: s
         return int(s.execute(stmt).scalar_one())
 
 
+def merge_answers(base: Mapping[str, Any] | None, current: Mapping[str, Any],
+                  new: Mapping[str, Any]) -> dict[str, Any]:
+    """A three-way merge of drafts: what this writer changed since `base`, applied onto `current`.
+
+    Top-level values and the values of nested dicts (the answers) are merged one by one, so two
+    sessions answering different questions of one client keep both answers; the same value
+    changed by both keeps the later writer's.
+    """
+    base = base or {}
+    out = dict(current)
+    for key in set(base) | set(new):
+        b, n = base.get(key), new.get(key)
+        if isinstance(n, Mapping) and isinstance(out.get(key), Mapping):
+            inner = dict(out[key])
+            bb = b if isinstance(b, Mapping) else {}
+            for k in set(bb) | set(n):
+                if n.get(k) != bb.get(k):
+                    if k in n:
+                        inner[k] = n[k]
+                    else:
+                        inner.pop(k, None)
+            out[key] = inner
+        elif n != b:
+            if key in new:
+                out[key] = n
+            else:
+                out.pop(key, None)
+    return out
+
+
+def merge_draft(store: Store, code: str, base: Mapping[str, Any] | None, new: Mapping[str, Any],
+                workspace: str = "client") -> DraftInfo:
+    """Save the draft without losing another session's changes saved meanwhile.
+
+    `base` is the draft as this session last saved or loaded it; the changes from it to `new`
+    are applied onto the stored draft (row-locked on PostgreSQL, the write lock on SQLite), and
+    the merged draft is returned: the session shows it from then on.
+    """
+    if not WORKSPACE.fullmatch(workspace):
+        raise StoreError("a workspace name is lower-case letters, digits and '_'")
+    for attempt in range(3):
+        try:
+            with store.session() as s:
+                client_id = _client(s, code).id
+                row = s.execute(select(Draft).where(Draft.client_id == client_id,
+                                                    Draft.workspace == workspace)
+                                .with_for_update()).scalar_one_or_none()
+                if row is None:
+                    row = Draft(client_id=client_id, workspace=workspace, answers=dict(new),
+                                revision=1, updated_at=now())
+                    s.add(row)
+                else:
+                    row.answers = merge_answers(base, dict(row.answers), new)
+                    row.revision += 1
+                    row.updated_at = now()
+                s.flush()
+                return DraftInfo(answers=dict(row.answers), revision=row.revision,
+                                 updated_at=row.updated_at)
+        except IntegrityError:
+            if attempt == 2:  # two first saves at once: the other one's row is there now
+                raise
+    raise AssertionError("unreachable")
+
+
 def load_draft(store: Store, code: str, workspace: str = "client") -> DraftInfo | None:
     """The answers in progress, or None."""
     with store.session() as s:
@@ -230,6 +294,7 @@ def commit_assessment(store: Store, code: str, case_data: Mapping[str, Any], as_
     data["case_id"] = code
     report = evaluate(data, as_of, evaluator)
     body = report.to_json_dict()
+    summary = summarize(body, evaluator.kb if evaluator else None)
     data["as_of"] = as_of.isoformat()
 
     def run(s: Session) -> AssessmentInfo:
@@ -237,7 +302,7 @@ def commit_assessment(store: Store, code: str, case_data: Mapping[str, Any], as_
         last = s.execute(select(func.max(Assessment.version))
                          .where(Assessment.client_id == client.id)).scalar_one()
         row = Assessment(client_id=client.id, version=(last or 0) + 1, as_of=as_of, answers=data,
-                         report=body, summary=summarize(body), position=report.spectrum.position,
+                         report=body, summary=summary, position=report.spectrum.position,
                          kb_version=report.knowledge_base.version,
                          kb_sha256=report.knowledge_base.sha256, engine_version=ENGINE_VERSION,
                          created_at=now(), assessor=actor)
@@ -295,6 +360,20 @@ def open_client(store: Store, code: str, actor: str, reports: bool = False) -> C
     return store.run(run)
 
 
+def assessments(store: Store, code: str) -> ClientRecord:
+    """A client's assessment summaries and drafts, read again after it was opened.
+
+    Not audited: for a page that redraws a client this session already opened (`open_client`).
+    """
+    with store.session() as s:
+        client = _client(s, code)
+        rows = s.execute(select(Assessment).where(Assessment.client_id == client.id)
+                         .order_by(Assessment.version)).scalars().all()
+        return ClientRecord(client=_info(client),
+                            assessments=[AssessmentInfo.of(r, report=False) for r in rows],
+                            drafts=_drafts(s, client.id))
+
+
 def load_report(store: Store, code: str, version: int) -> dict[str, Any]:
     """The full stored report of one assessment (the client was opened, which is audited)."""
     with store.session() as s:
@@ -322,25 +401,23 @@ def recent_clients(store: Store, limit: int = 20) -> list[RecentClient]:
                            .group_by(Assessment.client_id).subquery())
         last_draft = (select(Draft.client_id, func.max(Draft.updated_at).label("at"))
                       .group_by(Draft.client_id).subquery())
+        latest = Assessment.__table__.alias("latest")
         rows = s.execute(
-            select(Client, last_assessment.c.at, last_assessment.c.n, last_assessment.c.v,
-                   last_draft.c.at)
+            select(Client.code, Client.created_at, last_assessment.c.at, last_assessment.c.n,
+                   last_draft.c.at, latest.c.position)
             .outerjoin(last_assessment, last_assessment.c.client_id == Client.id)
-            .outerjoin(last_draft, last_draft.c.client_id == Client.id)).all()
+            .outerjoin(last_draft, last_draft.c.client_id == Client.id)
+            .outerjoin(latest, (latest.c.client_id == Client.id)
+                       & (latest.c.version == last_assessment.c.v))).all()
         out = []
-        for client, a_at, n, v, d_at in rows:
-            stamps = [t for t in (client.created_at, a_at, d_at) if t is not None]
-            stamps = [t if isinstance(t, datetime) else datetime.fromisoformat(str(t)) for t in stamps]
-            position = None
-            if v:
-                position = s.execute(select(Assessment.position).where(
-                    Assessment.client_id == client.id, Assessment.version == v)).scalar_one()
-            out.append(RecentClient(code=client.code, last_activity=max(_aware(t) for t in stamps),
-                                    assessments=int(n or 0), position=position))
+        for code, created, a_at, n, d_at, position in rows:
+            stamps = [_aware(t if isinstance(t, datetime) else datetime.fromisoformat(str(t)))
+                      for t in (created, a_at, d_at) if t is not None]
+            out.append(RecentClient(code=code, last_activity=max(stamps), assessments=int(n or 0),
+                                    position=position))
         out.sort(key=lambda r: r.last_activity, reverse=True)
         return out[:limit]
 
 
 def _aware(t: datetime) -> datetime:
-    from datetime import UTC
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t

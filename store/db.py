@@ -67,7 +67,8 @@ def resolve_key(prompt: bool | None = None) -> str:
     raise StoreLocked(f"the case store is encrypted: set {KEY_ENV} to its key")
 
 
-def resolve_url(url: str | URL | None = None, key: str | None = None) -> URL:
+def resolve_url(url: str | URL | None = None, key: str | None = None,
+                prompt: bool | None = None) -> URL:
     """The database URL: the one given, else `DETACHMENT_STORE_URL`, else the default file.
 
     An SQLCipher URL without a key gets the key from `key`, the environment or a prompt.
@@ -79,7 +80,7 @@ def resolve_url(url: str | URL | None = None, key: str | None = None) -> URL:
     else:
         u = make_url(raw) if isinstance(raw, str) else raw
     if u.drivername == "sqlite+pysqlcipher" and not u.password:
-        u = u.set(username="", password=key or resolve_key())
+        u = u.set(username="", password=key or resolve_key(prompt))
     return u
 
 
@@ -112,9 +113,13 @@ def _sqlite_setup(engine: Engine, sqlcipher: bool, file_db: bool) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str | URL | None = None, key: str | None = None) -> Engine:
-    """An engine for the store; for SQLCipher, check the key first (WrongKey if it fails)."""
-    u = resolve_url(url, key)
+def make_engine(url: str | URL | None = None, key: str | None = None,
+                prompt: bool | None = None) -> Engine:
+    """An engine for the store; for SQLCipher, check the key first (WrongKey if it fails).
+
+    `prompt`: ask for a missing key at the terminal (None: only when stdin is one).
+    """
+    u = resolve_url(url, key, prompt)
     kwargs: dict[str, Any] = {}
     if u.drivername.startswith("sqlite"):
         if u.database and u.database != ":memory:":
@@ -145,9 +150,10 @@ class Store:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    def open(cls, url: str | URL | None = None, key: str | None = None, migrate: bool = True) -> Store:
+    def open(cls, url: str | URL | None = None, key: str | None = None, migrate: bool = True,
+             prompt: bool | None = None) -> Store:
         """Open the store (creating and migrating it to the newest schema unless told not to)."""
-        engine = make_engine(url, key)
+        engine = make_engine(url, key, prompt)
         if migrate:
             from store.migrate import upgrade
             upgrade(engine)

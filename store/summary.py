@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine import KnowledgeBase, default_knowledge_base
+
 LISTED = ("recommendations", "cautions", "reflections", "measures")
 NAMED = ("drivers", "formulations", "origins")
 
@@ -29,8 +31,9 @@ def explaining_step(report: dict[str, Any], position: str) -> dict[str, Any] | N
             "section": source.get("section", "")}
 
 
-def conclusions(report: dict[str, Any]) -> list[list[str]]:
+def conclusions(report: dict[str, Any], kb: KnowledgeBase | None = None) -> list[list[str]]:
     """Every conclusion of a report as [kind, id, label] (label: the plain words shown)."""
+    kb = kb or default_knowledge_base()
     out: list[list[str]] = []
     for kind in LISTED:
         for item in report.get(kind) or []:
@@ -38,13 +41,14 @@ def conclusions(report: dict[str, Any]) -> list[list[str]]:
                         str(item.get("title") or item.get("name") or item["id"])])
     for kind in NAMED:
         for ident in report.get(kind) or []:
-            out.append([kind, str(ident), str(ident)])
+            entry = kb.catalogue.get(kind.rstrip("s"), {}).get(str(ident))
+            out.append([kind, str(ident), str(getattr(entry, "label", None) or ident)])
     return out
 
 
-def summarize(report: dict[str, Any]) -> dict[str, Any]:
-    """The summary stored with an assessment."""
+def summarize(report: dict[str, Any], kb: KnowledgeBase | None = None) -> dict[str, Any]:
+    """The summary stored with an assessment (labels from the knowledge base that assessed it)."""
     spectrum = report["spectrum"]
     return {"label": spectrum["label"], "because": list(spectrum.get("because") or []),
             "step": explaining_step(report, spectrum["position"]),
-            "conclusions": conclusions(report), "reassess": report.get("reassess")}
+            "conclusions": conclusions(report, kb), "reassess": report.get("reassess")}

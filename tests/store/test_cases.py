@@ -15,6 +15,7 @@ from store.cases import (
     ensure_client,
     load_draft,
     load_report,
+    merge_draft,
     open_client,
     recent_clients,
     reevaluate,
@@ -51,6 +52,25 @@ def test_the_draft_comes_back_exactly(store: Store) -> None:
     assert load_draft(store, "C-1").answers == answers  # type: ignore[union-attr]
     with pytest.raises(UnknownClient):
         save_draft(store, "C-404", answers)
+
+
+def test_two_sessions_answering_one_draft_keep_both(store: Store) -> None:
+    create_client(store, "C-1", "dr-a")
+    start = {"answers": {"numbness": "present"}, "notes": "", "step": 0}
+    assert merge_draft(store, "C-1", None, start).revision == 1
+    # Both sessions loaded `start`; each answers another question.
+    a = {**start, "answers": {"numbness": "present", "tas20_total": 58}}
+    b = {**start, "answers": {"numbness": "present", "declines_comfort": "present"}, "step": 3}
+    merge_draft(store, "C-1", start, a)
+    merged = merge_draft(store, "C-1", start, b)
+    assert merged.answers["answers"] == {"numbness": "present", "tas20_total": 58,
+                                         "declines_comfort": "present"}
+    assert merged.answers["step"] == 3 and merged.revision == 3
+    # A removed answer (back to unknown) is removed, not brought back by the merge.
+    c = {**merged.answers, "answers": {"tas20_total": 58, "declines_comfort": "present"}}
+    after = merge_draft(store, "C-1", merged.answers, c)
+    assert after.answers["answers"] == {"tas20_total": 58, "declines_comfort": "present"}
+    assert load_draft(store, "C-1") == after
 
 
 def test_commit_makes_versions_and_keeps_the_report(store: Store) -> None:

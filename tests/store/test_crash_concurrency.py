@@ -102,3 +102,15 @@ def test_two_processes_on_one_client(store: Store, store_url: URL) -> None:
     draft = load_draft(store, "C-1")
     assert draft is not None and draft.revision == 40
     assert draft.answers["i"] == 19 and draft.answers["writer"] in ("p1", "p2")
+
+
+def test_two_processes_answering_one_draft_keep_every_answer(store: Store, store_url: URL) -> None:
+    create_client(store, "C-1", "dr-a")
+    procs = [worker(store_url, "C-1", 0, "--drafts", "15", "--merge", "--actor", actor)
+             for actor in ("p1", "p2")]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    draft = load_draft(store, "C-1")
+    assert draft is not None and draft.revision == 30
+    assert draft.answers["answers"] == {f"{a}_{i}": i for a in ("p1", "p2") for i in range(15)}

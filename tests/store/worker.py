@@ -28,6 +28,7 @@ def main() -> int:
     parser.add_argument("--pause-at", type=int)
     parser.add_argument("--drafts", type=int, default=0)
     parser.add_argument("--actor", default="worker")
+    parser.add_argument("--merge", action="store_true", help="save drafts by merging own answers")
     args = parser.parse_args()
     store = Store.open(args.url, migrate=False)
     cases.ensure_client(store, args.code, args.actor)
@@ -41,8 +42,14 @@ def main() -> int:
         return real_append(s, action, *rest, **kw)
 
     audit.append = append  # type: ignore[assignment]
+    base: dict[str, Any] | None = None
+    mine: dict[str, Any] = {}
     for i in range(max(args.count, args.drafts)):
-        if i < args.drafts:
+        if i < args.drafts and args.merge:
+            mine[f"{args.actor}_{i}"] = i
+            new = {**(base or {"answers": {}}), "answers": {**(base or {}).get("answers", {}), **mine}}
+            base = cases.merge_draft(store, args.code, base, new).answers
+        elif i < args.drafts:
             cases.save_draft(store, args.code, {"numbness": "present", "writer": args.actor, "i": i})
         if i < args.count:
             info = cases.commit_assessment(store, args.code, CASE, AS_OF, args.actor)

@@ -1,0 +1,148 @@
+"""The app with the case store (AppTest): autosave on every answer, the case back after a
+reload (a new session with the same URL), saving an assessment, the timeline with the shift,
+and the key form while the encrypted store is locked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine import KnowledgeBase
+from store import cases
+from store.db import KEY_ENV, URL_ENV, Store
+from store.feedback import client_feedback
+from tests.store.conftest import KEY, sqlcipher_url, url_text
+from tests.store.helpers import AS_OF, CASE, LATER
+from tests.test_app import APP, client, goto, run, set_answer, texts
+from ui import persistence
+
+
+@pytest.fixture
+def store_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    url = url_text(sqlcipher_url(tmp_path / "cases.db"))
+    monkeypatch.setenv(URL_ENV, url)
+    monkeypatch.setattr(persistence, "_shared", {})
+    return url
+
+
+def fresh(code: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    if code:
+        at.query_params[persistence.QUERY] = code
+    return run(at)
+
+
+def test_every_answer_is_saved_and_back_after_a_reload(store_url: str, kb: KnowledgeBase) -> None:
+    at = fresh()
+    goto(at, "cases_page")
+    at.text_input(key="cases_new_code").input("C-RELOAD")
+    at.button(key="cases_create").click()
+    run(at)
+    assert at.query_params[persistence.QUERY] in ("C-RELOAD", ["C-RELOAD"])  # the URL names it
+    goto(at, "assessment")
+    set_answer(at, kb, "numbness", "present")
+    set_answer(at, kb, "tas20_total", 58)
+    answers = dict(client(at).answers)
+    assert answers["numbness"] == "present" and answers["tas20_total"] == 58
+    with Store.open(store_url) as st:
+        draft = cases.load_draft(st, "C-RELOAD")
+    assert draft is not None and draft.answers["answers"] == answers
+    # A reload: a new session, the same URL; every answer is back.
+    again = fresh("C-RELOAD")
+    assert client(again).answers == answers
+    assert client(again).case_id == "C-RELOAD"
+    assert "Client **C-RELOAD**: every answer is saved as you go." in texts(again)
+
+
+def test_save_as_assessment_then_the_timeline_shows_the_shift(store_url: str) -> None:
+    with Store.open(store_url) as st:
+        cases.create_client(st, "C-TL", "dr-a")
+        cases.commit_assessment(st, "C-TL", CASE, AS_OF, "dr-a")
+        cases.commit_assessment(st, "C-TL", CASE, LATER, "dr-a")
+    at = fresh("C-TL")
+    goto(at, "timeline")
+    page = texts(at)
+    assert "Shifted from At risk of becoming a pattern to Maladaptive" in page
+    assert "The same answers (only the assessment date differs)." in page
+    assert at.get("vega_lite_chart")  # the Altair chart of the position over time
+    goto(at, "cases_page")
+    at.button(key="cases_commit").click()
+    run(at)
+    assert any("Saved as assessment 3" in s.value for s in at.success)
+
+
+def test_a_locked_store_asks_for_its_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = tmp_path / "cases.db"
+    monkeypatch.setenv(URL_ENV, f"sqlite+pysqlcipher:///{path}")
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.setattr(persistence, "_shared", {})
+    at = fresh()
+    assert "The case store is encrypted" in texts(at)
+    assert not path.exists()
+    at.sidebar.text_input[0].input(KEY)
+    at.sidebar.button[0].click()
+    run(at)
+    assert path.exists()
+    assert "No client open" in texts(at)
+
+
+def test_two_sessions_of_the_app_on_one_client_lose_neither_answer(store_url: str,
+                                                                     kb: KnowledgeBase) -> None:
+    with Store.open(store_url) as st:
+        cases.create_client(st, "C-TWO", "dr-a")
+    a, b = fresh("C-TWO"), fresh("C-TWO")
+    goto(a, "assessment")
+    goto(b, "assessment")
+    set_answer(a, kb, "numbness", "present")
+    set_answer(b, kb, "tas20_total", 58)
+    with Store.open(store_url) as st:
+        draft = cases.load_draft(st, "C-TWO")
+    assert draft is not None
+    assert {"numbness": "present", "tas20_total": 58}.items() <= draft.answers["answers"].items()
+    # The other session's answer comes into each form with its next change.
+    set_answer(a, kb, "declines_comfort", "present")
+    run(a)
+    assert client(a).answers["tas20_total"] == 58
+    with Store.open(store_url) as st:
+        final = cases.load_draft(st, "C-TWO")
+    assert final is not None and final.answers["answers"] == client(a).answers
+
+
+def test_the_intake_meeting_lists_todays_clients(store_url: str) -> None:
+    with Store.open(store_url) as st:
+        cases.create_client(st, "C-IN-1", "dr-a")
+        cases.commit_assessment(st, "C-IN-1", CASE, AS_OF, "dr-a")
+        cases.create_client(st, "C-IN-2", "dr-a")
+        cases.save_draft(st, "C-IN-2", {"answers": {"numbness": "present"}, "notes": "", "as_of": ""})
+    at = fresh()
+    goto(at, "intake")
+    page = texts(at)
+    assert "C-IN-1" in page and "C-IN-2" in page
+    assert "At risk of becoming a pattern" in page
+    assert at.get("download_button")
+    at.button(key="intake_open_0").click()
+    run(at)
+    assert at.session_state[persistence.OPEN_KEY] in ("C-IN-1", "C-IN-2")
+    assert "is open: go to" in texts(at)
+
+
+def test_disagreeing_on_the_timeline_is_recorded_and_counted(store_url: str) -> None:
+    with Store.open(store_url) as st:
+        cases.create_client(st, "C-FB", "dr-a")
+        cases.commit_assessment(st, "C-FB", CASE, AS_OF, "dr-a")
+    at = fresh("C-FB")
+    goto(at, "timeline")
+    at.radio[0].set_value("Disagree")
+    at.selectbox[1].set_value("cds-not-applicable")
+    at.text_area[0].input("she reconnects at home")
+    at.button[0].click()
+    run(at)
+    assert any(s.value == "Recorded." for s in at.success)
+    with Store.open(store_url) as st:
+        [fb] = client_feedback(st, "C-FB")
+    assert (fb.agree, fb.conclusion, fb.reason_code) == (False, "spectrum.at_risk", "cds-not-applicable")
+    assert fb.comment == "she reconnects at home"
+    page = texts(at)
+    assert "Agreement per rule" in page
