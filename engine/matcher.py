@@ -70,6 +70,37 @@ def _fast_activate(node: Any) -> Callback:
     return activate
 
 
+_new_token = tuple.__new__
+_VALID, _INVALID = Token.TagType.VALID, Token.TagType.INVALID
+
+
+def _copy(token: Any) -> Any:
+    """`Token.copy` without re-checking what a token already is (a set of facts, a dict)."""
+    return _new_token(Token, (token.tag, token.data.copy(), token.context.copy()))
+
+
+def _copying(inner: Callback, name: str) -> Callback:
+    """A node's activation as experta's (`activate` copies the token, then `_activate`), with
+    the copy made directly and no call to the disabled watcher loggers."""
+    def activate(token: Any) -> None:
+        inner(_copy(token))
+
+    activate.__name__ = name
+    return activate
+
+
+def _marking_activate(node: Any, index: int, dirty: set[int]) -> Callback:
+    """A conflict set's activation that marks the conflict set as changed, so the matcher
+    collects activations from the changed ones only instead of scanning every rule's."""
+    inner = node._activate
+
+    def activate(token: Any) -> None:
+        inner(_copy(token))
+        dirty.add(index)
+
+    return activate
+
+
 def _literal(check: Any) -> tuple[str, Any] | None:
     """(field, value) when a check is a plain `field == literal` test, else None."""
     if not isinstance(check, FeatureCheck) or not isinstance(check.how, L):
@@ -189,14 +220,20 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
         self.root_node = copy_network(template)
         nodes = _walk(self.root_node)
         self._nodes = nodes
+        self._conflict_sets = [n for n in nodes if isinstance(n, ConflictSetNode)]
+        self._dirty: set[int] = set()  # the conflict sets activated since the last collection
         for node in nodes:
             if type(node) is FeatureTesterNode:
                 node.activate = _fast_activate(node)
+            elif isinstance(node, ConflictSetNode):
+                node.activate = _marking_activate(node, self._conflict_sets.index(node), self._dirty)
+            else:  # joins, negations, tests: experta's activations, the token copied directly
+                for name in ("activate", "activate_left", "activate_right"):
+                    inner = getattr(node, "_" + name, None)
+                    if inner is not None and callable(getattr(node, name, None)):
+                        setattr(node, name, _copying(inner, name))
         for node in nodes:
-            node.children = [ChildNode(c.node, c.node.activate) if type(c.node) is FeatureTesterNode
-                             and getattr(c.callback, "__name__", "") == "activate" else c
-                             for c in node.children]
-        self._conflict_sets = [n for n in nodes if isinstance(n, ConflictSetNode)]
+            node.children = [ChildNode(c.node, getattr(c.node, c.callback.__name__)) for c in node.children]
         # Alpha nodes (the root and the feature testers) see one fact per token; give each a
         # single indexed child; the original children are reached through the dispatcher only.
         for node in nodes:
@@ -208,20 +245,31 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
         """Wipe every node's memory, each node once."""
         for node in self._nodes:
             node._reset()
+        self._dirty.clear()
 
     def changes(self, adding: Any = None, deleting: Any = None) -> tuple[list[Any], list[Any]]:
         """Propagate fact changes and collect the activations added and removed."""
+        children = self.root_node.children
         if deleting is not None:
             for deleted in deleting:
-                self.root_node.remove(deleted)
+                token = _new_token(Token, (_INVALID, {deleted}, {}))  # as BusNode.remove makes it
+                for child in children:
+                    child.callback(token)
         if adding is not None:
             for fact in adding:
-                self.root_node.add(fact)
+                token = _new_token(Token, (_VALID, {fact}, {}))  # as BusNode.add makes it
+                for child in children:
+                    child.callback(token)
         added: list[Any] = []
         removed: list[Any] = []
-        for csn in self._conflict_sets:
-            if csn.added or csn.removed:
-                c_added, c_removed = csn.get_activations()
+        # Only the conflict sets that were activated, in the network's order (as experta scans
+        # them all, in that order).
+        dirty = self._dirty
+        if dirty:
+            conflict_sets = self._conflict_sets
+            for index in sorted(dirty):
+                c_added, c_removed = conflict_sets[index].get_activations()
                 added.extend(c_added)
                 removed.extend(c_removed)
+            dirty.clear()
         return added, removed
