@@ -30,7 +30,7 @@ from experta.abstract import Matcher
 from experta.fieldconstraint import L
 from experta.matchers.rete import ReteMatcher
 from experta.matchers.rete.check import FeatureCheck, TypeCheck
-from experta.matchers.rete.mixins import ChildNode
+from experta.matchers.rete.mixins import ChildNode, NoMemory
 from experta.matchers.rete.nodes import BusNode, ConflictSetNode, FeatureTesterNode
 from experta.matchers.rete.token import Token
 
@@ -111,6 +111,17 @@ def _literal(check: Any) -> tuple[str, Any] | None:
     return what, check.how.value
 
 
+def _passing(node: Any) -> Callback:
+    """A feature tester reached through the index, whose test is already known to pass: a
+    type test (`type(fact) == T`) or an unbound literal (`fact[field] == value`), which return
+    True and bind nothing, so the token goes on unchanged, as experta would send it."""
+    def passing(token: Any) -> None:
+        for child in node.children:
+            child.callback(token)
+
+    return passing
+
+
 def _dispatcher(children: list[Any]) -> Callback:
     """One callback for all of a node's children, indexed by fact type and tested literal."""
     by_type: dict[type, list[Callback]] = {}
@@ -121,11 +132,11 @@ def _dispatcher(children: list[Any]) -> Callback:
         if not isinstance(node, FeatureTesterNode) or child.callback != node.activate:
             others.append(child.callback)
         elif isinstance(node.matcher, TypeCheck):
-            by_type.setdefault(node.matcher.fact_type, []).append(node.activate)
+            by_type.setdefault(node.matcher.fact_type, []).append(_passing(node))
         elif (literal := _literal(node.matcher)) is not None:
             field, value = literal
             try:
-                by_literal.setdefault(field, {}).setdefault(value, []).append(node.activate)
+                by_literal.setdefault(field, {}).setdefault(value, []).append(_passing(node))
             except TypeError:  # an unhashable literal: test it the ordinary way
                 others.append(node.activate)
         else:
@@ -220,6 +231,8 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
         self.root_node = copy_network(template)
         nodes = _walk(self.root_node)
         self._nodes = nodes
+        # Only joins, negations and conflict sets keep memories; the rest reset to nothing.
+        self._memories = [n for n in nodes if type(n)._reset is not NoMemory._reset]
         self._conflict_sets = [n for n in nodes if isinstance(n, ConflictSetNode)]
         self._dirty: set[int] = set()  # the conflict sets activated since the last collection
         for node in nodes:
@@ -243,7 +256,7 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
 
     def reset(self) -> None:
         """Wipe every node's memory, each node once."""
-        for node in self._nodes:
+        for node in self._memories:
             node._reset()
         self._dirty.clear()
 
