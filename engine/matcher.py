@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from experta.abstract import Matcher
-from experta.fieldconstraint import L
+from experta.fieldconstraint import L, P
 from experta.matchers.rete import ReteMatcher
 from experta.matchers.rete.check import FeatureCheck, TypeCheck
 from experta.matchers.rete.mixins import ChildNode, NoMemory
@@ -37,12 +37,47 @@ from experta.matchers.rete.token import Token
 Callback = Callable[[Any], None]
 
 
+def _fast_check(check: Any) -> Any:
+    """An alpha test as a plain function, for the two shapes the compiled rules use most: an
+    unbound predicate or literal on one plain field (experta's FeatureCheck: the field's value,
+    False when absent, then the predicate or the equality; True or False, nothing bound).
+    Any other check is returned as it is."""
+    if not isinstance(check, FeatureCheck) or not isinstance(check.what, str):
+        return check
+    what, how = check.what, check.how
+    if "__" in what or what.startswith("_") or getattr(how, "__bind__", 1) is not None:
+        return check
+    if type(how) is P:
+        match = how.match
+
+        def predicate(fact: Any) -> bool:
+            try:
+                value = fact[what]
+            except (IndexError, KeyError, TypeError):
+                return False
+            return bool(match(value))
+
+        return predicate
+    if type(how) is L:
+        expected = how.value
+
+        def literal(fact: Any) -> bool:
+            try:
+                value = fact[what]
+            except (IndexError, KeyError, TypeError):
+                return False
+            return bool(expected == value)
+
+        return literal
+    return check
+
+
 def _fast_activate(node: Any) -> Callback:
     """A feature tester's activation as experta's (`FeatureTesterNode._activate`), with the
     test run once and before anything is copied, and the token copied only when the test adds
     to its context. Passing the same token on is safe: every node that keeps a token (the
     joins, the negations, the conflict sets) copies it on activation."""
-    matcher = node.matcher
+    matcher = _fast_check(node.matcher)
     new_token = tuple.__new__
 
     def activate(token: Any) -> None:
