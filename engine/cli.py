@@ -18,28 +18,28 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from engine.answer_forms import date_questions, for_reasoning
 from engine.assessment import assess
-from engine.batch import Row, batch, error_row
-from engine.batch_table import FORMATS as TABLE_FORMATS
-from engine.batch_table import render_table
-from engine.bench import run_bench
 from engine.case import Case, load_text, parse_text, read_case, read_text_limited
-from engine.check import check
 from engine.errors import CaseError, KnowledgeBaseError, Problem
 from engine.explain import resolve
-from engine.explain_text import explanation_text
 from engine.inert import escape_controls
 from engine.inference import Evaluator
 from engine.json_io import dumps as json_dumps
-from engine.kb_loader import DEFAULT_DIR, KnowledgeBase, load
-from engine.render import render_bytes
+from engine.kb_loader import DEFAULT_DIR, KnowledgeBase, load_cached
 from engine.report import EngineError
 from engine.sources import SOURCE_ENV, quote_problems, source_path
 from engine.suggest import nearest
 from engine.whatif import CONCLUSION_KINDS
+
+if TYPE_CHECKING:
+    from engine.batch import Row
+
+# What a command does not need is imported by the command (start-up time is the user's):
+# the batch, its table, the renderer (Jinja), the check and the benchmark.
+TABLE_FORMATS: tuple[str, ...] = ("csv", "json", "markdown", "html")  # = engine.batch_table.FORMATS
 
 EXIT_OK, EXIT_FOUND, EXIT_INVALID, EXIT_KB = 0, 1, 2, 3
 _KEEP = "\n\t"
@@ -135,6 +135,8 @@ def _cmd_assess(kb: KnowledgeBase, args: argparse.Namespace) -> int:
         _say("Refusing to write a PDF to the terminal: give -o FILE or redirect stdout.")
         return EXIT_INVALID
     case = _read(kb, args.case)
+    from engine.render import render_bytes
+
     try:
         report = assess(case, Evaluator(kb), explain=True, pairs=args.format == "json")
         # JSON is the report alone; the other formats also show the case notes (escaped).
@@ -164,6 +166,8 @@ CASE_SUFFIXES = (".json", ".yaml", ".yml")
 def _batch_inputs(names: Sequence[str]) -> tuple[list[tuple[str, object]], list[Row]]:
     """The case data of each file (directories give their case files, sorted), and the rows of
     the files that cannot be read."""
+    from engine.batch import error_row
+
     items: list[tuple[str, object]] = []
     errors: list[Row] = []
     for name in names:
@@ -186,6 +190,9 @@ def _batch_inputs(names: Sequence[str]) -> tuple[list[tuple[str, object]], list[
 
 
 def _cmd_batch(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+    from engine.batch import batch
+    from engine.batch_table import render_table
+
     items, errors = _batch_inputs(args.cases)
     rows = batch(kb, items, errors, kb_dir=args.kb, workers=args.workers)
     data = render_table(rows, args.format, kb).encode()
@@ -228,11 +235,15 @@ def _cmd_explain(kb: KnowledgeBase, args: argparse.Namespace) -> int:
             _say(f"--why-not: unknown conclusion '{args.why_not}'{hint} (allowed: {', '.join(known)})")
             return EXIT_INVALID
     report = assess(_read(kb, args.case), Evaluator(kb), explain=True, pairs=True)
+    from engine.explain_text import explanation_text
+
     _out(explanation_text(kb, report, why_not))
     return EXIT_OK
 
 
 def _cmd_bench(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+    from engine.bench import run_bench
+
     figures = run_bench(kb, repeat=max(1, args.repeat))
     if args.json:
         _out(json.dumps(figures) + "\n")
@@ -261,7 +272,7 @@ def _cmd_check(kb: KnowledgeBase, args: argparse.Namespace) -> int:
     # Imported here so this command's edits stay inside this function (cli.py is shared).
     from hashlib import sha256
 
-    from engine.check import vignette_coverage
+    from engine.check import check, vignette_coverage
     from engine.citations import LOCK_FILE, build_lock, read_lock, unlocked, write_lock
     from engine.partition import prove_partition
     from engine.sources import split_sections
@@ -358,7 +369,7 @@ def _run(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         # `check --source` re-verifies the quotes itself, so it may load quotes not yet locked.
-        kb = load(args.kb, verify_citations=not (args.command == "check" and args.source))
+        kb = load_cached(args.kb, verify_citations=not (args.command == "check" and args.source))
     except KnowledgeBaseError as exc:
         _say("The knowledge base is broken; no advice can be given until it is fixed:",
              *(f"  {line}" for line in exc.lines()))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 
 from engine.case import Answer
-from engine.kb_loader import KnowledgeBase
+from engine.kb_loader import KnowledgeBase, compile_cached
 from engine.knowledge import AnswerIn, AnswerRange, Holds, TallyRange
 
 Evaluate = Callable[[Mapping[str, Answer]], tuple[frozenset[str], tuple[str, ...]]]
@@ -99,7 +99,7 @@ def rules_evaluator(kb: KnowledgeBase, rule_ids: tuple[str, ...] | None) -> Eval
     """Some of the rules (None: all) as one Python function, compiled once per set."""
     source, consts = source_code(kb, rule_ids)
     namespace: dict[str, object] = dict(consts)
-    exec(compile(source, f"<rules {kb.sha256[:12]}>", "exec"), namespace)  # our own validated data
+    exec(compile_cached(source, f"<rules {kb.sha256[:12]}>"), namespace)  # our own validated data
     evaluate: Evaluate = namespace["evaluate"]  # type: ignore[assignment]
     return evaluate
 
@@ -207,6 +207,6 @@ def three_valued_evaluator(kb: KnowledgeBase, rule_ids: tuple[str, ...]) -> Thre
         raise ValueError("three-valued evaluation needs the rules in stratum order")
     source, consts = three_valued_source(kb, rule_ids)
     namespace: dict[str, object] = dict(consts)
-    exec(compile(source, f"<three-valued {kb.sha256[:12]}>", "exec"), namespace)  # our own data
+    exec(compile_cached(source, f"<three-valued {kb.sha256[:12]}>"), namespace)  # our own data
     evaluate: ThreeValued = namespace["evaluate"]  # type: ignore[assignment]
     return evaluate

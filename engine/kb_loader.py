@@ -183,7 +183,17 @@ class KnowledgeBase:
 
     def asserters(self, ref: str) -> list[Rule]:
         """The rules that can assert a 'kind.id' fact."""
-        return [r for r in self.rules if ref in r.then]
+        return list(_asserters(self).get(ref, ()))
+
+
+@cache
+def _asserters(kb: KnowledgeBase) -> dict[str, tuple[Rule, ...]]:
+    """For each fact, the rules that can assert it, in the rules' order (once per knowledge base)."""
+    out: dict[str, list[Rule]] = {}
+    for rule in kb.rules:
+        for ref in dict.fromkeys(rule.then):
+            out.setdefault(ref, []).append(rule)
+    return {ref: tuple(rules) for ref, rules in out.items()}
 
 
 def _read_yaml(path: Path, root: Path, problems: list[Problem]) -> Any:
@@ -374,8 +384,9 @@ def load(directory: Path | str = DEFAULT_DIR, verify_citations: bool = True) -> 
 
 @cache
 def default_knowledge_base() -> KnowledgeBase:
-    """The project's knowledge base, loaded and validated once per process."""
-    return load(DEFAULT_DIR)
+    """The project's knowledge base, loaded and validated once per process (through the
+    on-disk cache of the validated knowledge base, `load_cached`)."""
+    return load_cached(DEFAULT_DIR)
 
 
 def _ref_problem(kb: KnowledgeBase, ref: str) -> str | None:
@@ -546,3 +557,123 @@ def stratify(rules: Iterable[Rule], read: Callable[[Rule], set[str]] = reads,
     for r in rules:
         visit(r.id)
     return strata, problems
+
+
+# ---- the validated knowledge base, cached on disk -----------------------------------------
+# Loading validates every entry (pydantic) and the citation lock: a few tens of milliseconds
+# a process start. The validated result is kept in the user's cache directory, keyed by the
+# sha256 of every file of the knowledge base (the citation lock too), of the engine's own
+# source and of the Python and pydantic versions, and is used only when that key matches what
+# is on disk now: any edit of a file, or an engine upgrade, makes a new key, and a knowledge
+# base that does not validate is never cached. The cache lives outside the repository (the
+# user's cache directory via platformdirs, else inside the virtual environment) in a
+# directory only its owner can write; DETACHMENT_KB_CACHE names another directory, or "off".
+
+CACHE_ENV = "DETACHMENT_KB_CACHE"
+_CACHE_KEEP = 8  # cached knowledge bases kept (one per directory, most recently written)
+
+
+def cache_dir() -> Path | None:
+    """Where the validated knowledge base is cached, or None (no cache)."""
+    import importlib
+    import os
+    import sys
+
+    chosen = os.environ.get(CACHE_ENV)
+    if chosen is not None:
+        return None if chosen.strip().lower() in ("", "0", "off", "no") else Path(chosen)
+    try:
+        platformdirs = importlib.import_module("platformdirs")
+    except ImportError:
+        if sys.prefix != sys.base_prefix:  # a virtual environment: never the repository itself
+            return Path(sys.prefix) / "cache" / "detachment-cds"
+        return None
+    return Path(platformdirs.user_cache_dir("detachment-cds"))
+
+
+def compile_cached(source: str, filename: str) -> Any:
+    """`compile(source, filename, "exec")`, the code kept in the cache directory by the sha256 of
+    the source and the Python version (compiling the generated evaluators is most of a first
+    explanation's time)."""
+    import marshal
+    import os
+    import sys
+
+    where = cache_dir()
+    if where is None:
+        return compile(source, filename, "exec")
+    key = hashlib.sha256(f"{sys.version}\0{filename}\0{source}".encode()).hexdigest()
+    path = where / f"code-{key[:32]}.marshal"
+    try:
+        return marshal.loads(path.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    code = compile(source, filename, "exec")
+    try:
+        where.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = where / f".code-{key[:32]}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(marshal.dumps(code))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return code
+
+
+def cache_key(directory: Path | str, verify_citations: bool = True) -> str:
+    """The sha256 the cached knowledge base of a directory must carry to be used."""
+    import sys
+
+    import pydantic
+
+    root = Path(directory)
+    digest = hashlib.sha256()
+    digest.update(f"{sys.version}\0{pydantic.VERSION}\0{verify_citations}\0".encode())
+    engine_dir = Path(__file__).resolve().parent
+    for base, paths in ((engine_dir, sorted(engine_dir.glob("*.py"))),
+                        (root, sorted(p for p in root.rglob("*") if p.is_file()
+                                      and p.relative_to(root).parts[0] != "vignettes"))):
+        for path in paths:
+            digest.update(path.relative_to(base).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def load_cached(directory: Path | str = DEFAULT_DIR, verify_citations: bool = True) -> KnowledgeBase:
+    """`load`, through the on-disk cache when its key matches the files (see above)."""
+    import os
+    import pickle
+
+    where = cache_dir()
+    root = Path(directory)
+    if where is None or not root.is_dir():
+        return load(directory, verify_citations)
+    try:
+        key = cache_key(root, verify_citations)
+    except OSError:
+        return load(directory, verify_citations)
+    name = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
+    path = where / f"kb-{name}.pickle"
+    try:
+        blob = path.read_bytes()
+        if blob[:64].decode() == key and blob[64:65] == b"\n":
+            cached = pickle.loads(blob[65:])  # our own file, checked by its key
+            if isinstance(cached, KnowledgeBase) and cached.strata:
+                return cached
+    except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+        pass  # absent, stale or unreadable: load and validate afresh
+    kb = load(directory, verify_citations)
+    try:
+        where.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = where / f".{name}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(key.encode() + b"\n" + pickle.dumps(kb, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, path)
+        kept = sorted(where.glob("kb-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[_CACHE_KEEP:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only or full disk: no cache, same knowledge base
+    return kb

@@ -27,14 +27,49 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from experta.abstract import Matcher
-from experta.fieldconstraint import L
+from experta.fieldconstraint import L, P
 from experta.matchers.rete import ReteMatcher
 from experta.matchers.rete.check import FeatureCheck, TypeCheck
-from experta.matchers.rete.mixins import ChildNode
+from experta.matchers.rete.mixins import ChildNode, NoMemory
 from experta.matchers.rete.nodes import BusNode, ConflictSetNode, FeatureTesterNode
 from experta.matchers.rete.token import Token
 
 Callback = Callable[[Any], None]
+
+
+def _fast_check(check: Any) -> Any:
+    """An alpha test as a plain function, for the two shapes the compiled rules use most: an
+    unbound predicate or literal on one plain field (experta's FeatureCheck: the field's value,
+    False when absent, then the predicate or the equality; True or False, nothing bound).
+    Any other check is returned as it is."""
+    if not isinstance(check, FeatureCheck) or not isinstance(check.what, str):
+        return check
+    what, how = check.what, check.how
+    if "__" in what or what.startswith("_") or getattr(how, "__bind__", 1) is not None:
+        return check
+    if type(how) is P:
+        match = how.match
+
+        def predicate(fact: Any) -> bool:
+            try:
+                value = fact[what]
+            except (IndexError, KeyError, TypeError):
+                return False
+            return bool(match(value))
+
+        return predicate
+    if type(how) is L:
+        expected = how.value
+
+        def literal(fact: Any) -> bool:
+            try:
+                value = fact[what]
+            except (IndexError, KeyError, TypeError):
+                return False
+            return bool(expected == value)
+
+        return literal
+    return check
 
 
 def _fast_activate(node: Any) -> Callback:
@@ -42,7 +77,7 @@ def _fast_activate(node: Any) -> Callback:
     test run once and before anything is copied, and the token copied only when the test adds
     to its context. Passing the same token on is safe: every node that keeps a token (the
     joins, the negations, the conflict sets) copies it on activation."""
-    matcher = node.matcher
+    matcher = _fast_check(node.matcher)
     new_token = tuple.__new__
 
     def activate(token: Any) -> None:
@@ -70,6 +105,37 @@ def _fast_activate(node: Any) -> Callback:
     return activate
 
 
+_new_token = tuple.__new__
+_VALID, _INVALID = Token.TagType.VALID, Token.TagType.INVALID
+
+
+def _copy(token: Any) -> Any:
+    """`Token.copy` without re-checking what a token already is (a set of facts, a dict)."""
+    return _new_token(Token, (token.tag, token.data.copy(), token.context.copy()))
+
+
+def _copying(inner: Callback, name: str) -> Callback:
+    """A node's activation as experta's (`activate` copies the token, then `_activate`), with
+    the copy made directly and no call to the disabled watcher loggers."""
+    def activate(token: Any) -> None:
+        inner(_copy(token))
+
+    activate.__name__ = name
+    return activate
+
+
+def _marking_activate(node: Any, index: int, dirty: set[int]) -> Callback:
+    """A conflict set's activation that marks the conflict set as changed, so the matcher
+    collects activations from the changed ones only instead of scanning every rule's."""
+    inner = node._activate
+
+    def activate(token: Any) -> None:
+        inner(_copy(token))
+        dirty.add(index)
+
+    return activate
+
+
 def _literal(check: Any) -> tuple[str, Any] | None:
     """(field, value) when a check is a plain `field == literal` test, else None."""
     if not isinstance(check, FeatureCheck) or not isinstance(check.how, L):
@@ -78,6 +144,17 @@ def _literal(check: Any) -> tuple[str, Any] | None:
     if not isinstance(what, str) or "__" in what or check.how.__bind__ is not None:
         return None
     return what, check.how.value
+
+
+def _passing(node: Any) -> Callback:
+    """A feature tester reached through the index, whose test is already known to pass: a
+    type test (`type(fact) == T`) or an unbound literal (`fact[field] == value`), which return
+    True and bind nothing, so the token goes on unchanged, as experta would send it."""
+    def passing(token: Any) -> None:
+        for child in node.children:
+            child.callback(token)
+
+    return passing
 
 
 def _dispatcher(children: list[Any]) -> Callback:
@@ -90,11 +167,11 @@ def _dispatcher(children: list[Any]) -> Callback:
         if not isinstance(node, FeatureTesterNode) or child.callback != node.activate:
             others.append(child.callback)
         elif isinstance(node.matcher, TypeCheck):
-            by_type.setdefault(node.matcher.fact_type, []).append(node.activate)
+            by_type.setdefault(node.matcher.fact_type, []).append(_passing(node))
         elif (literal := _literal(node.matcher)) is not None:
             field, value = literal
             try:
-                by_literal.setdefault(field, {}).setdefault(value, []).append(node.activate)
+                by_literal.setdefault(field, {}).setdefault(value, []).append(_passing(node))
             except TypeError:  # an unhashable literal: test it the ordinary way
                 others.append(node.activate)
         else:
@@ -189,14 +266,22 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
         self.root_node = copy_network(template)
         nodes = _walk(self.root_node)
         self._nodes = nodes
+        # Only joins, negations and conflict sets keep memories; the rest reset to nothing.
+        self._memories = [n for n in nodes if type(n)._reset is not NoMemory._reset]
+        self._conflict_sets = [n for n in nodes if isinstance(n, ConflictSetNode)]
+        self._dirty: set[int] = set()  # the conflict sets activated since the last collection
         for node in nodes:
             if type(node) is FeatureTesterNode:
                 node.activate = _fast_activate(node)
+            elif isinstance(node, ConflictSetNode):
+                node.activate = _marking_activate(node, self._conflict_sets.index(node), self._dirty)
+            else:  # joins, negations, tests: experta's activations, the token copied directly
+                for name in ("activate", "activate_left", "activate_right"):
+                    inner = getattr(node, "_" + name, None)
+                    if inner is not None and callable(getattr(node, name, None)):
+                        setattr(node, name, _copying(inner, name))
         for node in nodes:
-            node.children = [ChildNode(c.node, c.node.activate) if type(c.node) is FeatureTesterNode
-                             and getattr(c.callback, "__name__", "") == "activate" else c
-                             for c in node.children]
-        self._conflict_sets = [n for n in nodes if isinstance(n, ConflictSetNode)]
+            node.children = [ChildNode(c.node, getattr(c.node, c.callback.__name__)) for c in node.children]
         # Alpha nodes (the root and the feature testers) see one fact per token; give each a
         # single indexed child; the original children are reached through the dispatcher only.
         for node in nodes:
@@ -206,22 +291,33 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
 
     def reset(self) -> None:
         """Wipe every node's memory, each node once."""
-        for node in self._nodes:
+        for node in self._memories:
             node._reset()
+        self._dirty.clear()
 
     def changes(self, adding: Any = None, deleting: Any = None) -> tuple[list[Any], list[Any]]:
         """Propagate fact changes and collect the activations added and removed."""
+        children = self.root_node.children
         if deleting is not None:
             for deleted in deleting:
-                self.root_node.remove(deleted)
+                token = _new_token(Token, (_INVALID, {deleted}, {}))  # as BusNode.remove makes it
+                for child in children:
+                    child.callback(token)
         if adding is not None:
             for fact in adding:
-                self.root_node.add(fact)
+                token = _new_token(Token, (_VALID, {fact}, {}))  # as BusNode.add makes it
+                for child in children:
+                    child.callback(token)
         added: list[Any] = []
         removed: list[Any] = []
-        for csn in self._conflict_sets:
-            if csn.added or csn.removed:
-                c_added, c_removed = csn.get_activations()
+        # Only the conflict sets that were activated, in the network's order (as experta scans
+        # them all, in that order).
+        dirty = self._dirty
+        if dirty:
+            conflict_sets = self._conflict_sets
+            for index in sorted(dirty):
+                c_added, c_removed = conflict_sets[index].get_activations()
                 added.extend(c_added)
                 removed.extend(c_removed)
+            dirty.clear()
         return added, removed
