@@ -2,9 +2,12 @@
 
 Pure: case data in, rows out (reading the files and rendering the table are the CLI's and
 `engine.batch_table`'s). A case that is invalid gets its row with the problems and the others
-still come. Large batches run on a process pool: experta engines are not thread-safe, so each
-worker process builds its own Evaluator once (in the pool's initializer) and is sent plain
-case dicts, in chunks.
+still come. A row holds only what the table shows, so it is computed from the derived facts
+(the generated evaluator, which the tests hold equal to experta and to CLIPS) and the open
+questions, without the full report and its how / why-not / what-if explanations; a test holds
+each row equal to the row of the full report (`report_row`). Large batches run on a process
+pool: each worker process loads its own knowledge base once (in the pool's initializer) and
+is sent plain case dicts, in chunks.
 
 The order comes from the knowledge base's data, never from ids written here:
 1. invalid cases first (nothing could be assessed for them);
@@ -20,19 +23,20 @@ The order comes from the knowledge base's data, never from ids written here:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
-from engine.assessment import assess
-from engine.case import parse_case
-from engine.errors import CaseError
-from engine.inference import Evaluator
+from engine.answer_forms import for_reasoning
+from engine.case import Case, parse_case
+from engine.errors import CaseError, Problem
+from engine.generated import generated_evaluator
 from engine.kb_loader import KnowledgeBase, load
 from engine.knowledge import Caution, Position
-from engine.report import Report
+from engine.report import EngineError, Report, completeness
+from engine.whatif import Sweeper, evaluate_partially, next_questions, position_search, robustness
 
 # The knowledge model declares the levels from least to most severe (info, warning, critical).
 CAUTION_LEVELS: tuple[str, ...] = tuple(get_args(Caution.model_fields["level"].annotation))
@@ -75,14 +79,22 @@ def open_status(kb: KnowledgeBase, report: Report) -> tuple[bool, tuple[str, ...
     most useful first.
     """
     robust = report.explanations.get("robustness") or {}
-    if robust.get("stable"):
+    return _open_words(kb, report.subject, bool(robust.get("stable")),
+                       [m.label for m in report.completeness.unassessed],
+                       [(q.id, q.could_change) for q in report.questions], robust.get("pivotal") or ())
+
+
+def _open_words(kb: KnowledgeBase, subject: str | None, stable: bool, unassessed: Sequence[str],
+                ranked: Sequence[tuple[str, Sequence[str]]], pivotal: Iterable[str],
+                ) -> tuple[bool, tuple[str, ...]]:
+    if stable:
         return True, ()
-    if report.completeness.unassessed:
-        return False, tuple(m.label for m in report.completeness.unassessed)
-    ranked = {q.id: i for i, q in enumerate(report.questions)}  # most useful first
-    pivotal = sorted(robust.get("pivotal") or (), key=lambda q: (ranked.get(q, len(ranked)), q))
-    ids = tuple(pivotal) or tuple(q.id for q in report.questions if "spectrum" in q.could_change)
-    return False, tuple(kb.questions[q].wording(report.subject) for q in ids)
+    if unassessed:
+        return False, tuple(unassessed)
+    order = {qid: i for i, (qid, _) in enumerate(ranked)}  # most useful first
+    pivots = sorted(pivotal, key=lambda q: (order.get(q, len(order)), q))
+    ids = tuple(pivots) or tuple(qid for qid, could in ranked if "spectrum" in could)
+    return False, tuple(kb.questions[q].wording(subject) for q in ids)
 
 
 def _reach_rank(kb: KnowledgeBase, report: Report) -> int | None:
@@ -118,20 +130,85 @@ def report_row(kb: KnowledgeBase, report: Report, source: str) -> Row:
     )
 
 
+LEVEL_ORDER = {level: i for i, level in enumerate(reversed(CAUTION_LEVELS))}  # most severe first
+
+
+def settled_row(kb: KnowledgeBase, case: Case, source: str) -> Row:
+    """The row for a validated case, computed from what the table shows and nothing more.
+
+    The same row as `report_row` of the full report with explanations (a test holds them
+    equal), without building the report: the derived facts come from the generated evaluator
+    (held equal to experta and to CLIPS by the tests), then the open questions, the search for
+    the positions the open questions could reach, and the pivotal questions only where they
+    are what the table names (every key marker assessed, the position not robust).
+    """
+    case = for_reasoning(kb, case)
+    answers = case.answers
+    derived = generated_evaluator(kb)(answers)[0]
+
+    def ids(kind: str) -> list[str]:
+        prefix = kind + "."
+        return sorted(ref[len(prefix):] for ref in derived if ref.startswith(prefix))
+
+    positions = ids("spectrum")
+    if len(positions) != 1:
+        raise EngineError([Problem(
+            "knowledge_base/rules",
+            f"the rules gave {len(positions)} spectrum positions "
+            f"({', '.join(positions) or 'none'}); exactly one is required")])
+    position = kb.catalogue["spectrum"][positions[0]]
+    assert isinstance(position, Position)
+    marks = completeness(kb, answers)
+    ranked = next_questions(kb, answers, evaluate_partially(kb, answers))
+    searched = position_search(kb, answers, {position.id})
+    robust = len(searched[0]) == 1 and searched[1]
+    pivotal: tuple[str, ...] = ()
+    if marks.complete and not robust:
+        pivotal = robustness(kb, Sweeper(kb, answers), searched=searched).pivotal
+    stable, unassessed = _open_words(kb, case.subject, robust and marks.complete,
+                                     [m.label for m in marks.unassessed], ranked, pivotal)
+    cautions = []
+    for ident in ids("caution"):
+        entry = kb.catalogue["caution"][ident]
+        assert isinstance(entry, Caution)
+        cautions.append((LEVEL_ORDER[entry.level], ident, entry))
+    caution = min(cautions, key=lambda c: (c[0], c[1]))[2] if cautions else None
+    nxt = next((qid for qid, could in ranked if could), None)
+    reach = [p.rank for ident, p in kb.catalogue["spectrum"].items()
+             if (ident == position.id or ident in searched[0])
+             and isinstance(p, Position) and p.rank is not None]
+    drivers = ids("driver")
+    return Row(
+        case=case.case_id or source,
+        source=source,
+        position=position.id,
+        position_label=position.label,
+        position_rank=position.rank,
+        stable=stable,
+        unassessed=unassessed,
+        drivers=tuple(drivers),
+        driver_labels=tuple(kb.catalogue["driver"][d].label for d in drivers),
+        caution_id=caution.id if caution else None,
+        caution_level=caution.level if caution else None,
+        caution_title=caution.label if caution else None,
+        next_question=nxt,
+        next_prompt=kb.questions[nxt].wording(case.subject) if nxt else None,
+        reach_rank=max(reach, default=None),
+    )
+
+
 def error_row(source: str, problems: Sequence[str], case: str | None = None) -> Row:
     """The row for a case that could not be read or is invalid."""
     return Row(case=case or source, source=source, problems=tuple(problems))
 
 
-def case_row(kb: KnowledgeBase, evaluator: Evaluator, source: str, data: Any) -> Row:
+def case_row(kb: KnowledgeBase, source: str, data: Any) -> Row:
     """Validate and assess one case's data; its row (an error row when it is invalid)."""
     try:
-        case = parse_case(data, kb)
-        report = assess(case, evaluator, explain=True)
+        return settled_row(kb, parse_case(data, kb), source)
     except CaseError as exc:
         case_id = data.get("case_id") if isinstance(data, Mapping) else None
         return error_row(source, exc.lines(), case_id if isinstance(case_id, str) else None)
-    return report_row(kb, report, source)
 
 
 def sort_key(row: Row) -> tuple[Any, ...]:
@@ -147,23 +224,32 @@ def sort_rows(rows: Sequence[Row]) -> list[Row]:
     return sorted(rows, key=sort_key)
 
 
-# ---- a pool of worker processes, one Evaluator each ---------------------------------------
+# ---- a pool of worker processes, one knowledge base each -----------------------------------
 
-_WORKER: tuple[KnowledgeBase, Evaluator] | None = None
+_WORKER: KnowledgeBase | None = None
+_PARENT: KnowledgeBase | None = None  # the batch's own, for workers forked from this process
+
+
+def _warm(kb: KnowledgeBase) -> None:
+    """Compile what a row needs (the evaluators, the cones), so forked workers inherit it."""
+    settled_row(kb, parse_case({"schema_version": 1}, kb), "")
 
 
 def _start_worker(kb_dir: str, sha256: str) -> None:
     global _WORKER
+    if _PARENT is not None and _PARENT.sha256 == sha256:  # forked: a copy of the batch's own
+        _WORKER = _PARENT
+        return
     kb = load(kb_dir)
     if kb.sha256 != sha256:  # the files changed since the batch started: refuse to mix
         raise RuntimeError("the knowledge base changed while the batch ran")
-    _WORKER = (kb, Evaluator(kb))
+    generated_evaluator(kb)  # compiled once per worker, before the first case
+    _WORKER = kb
 
 
 def _worker_row(item: tuple[str, Any]) -> Row:
     assert _WORKER is not None, "the pool's initializer did not run"
-    kb, evaluator = _WORKER
-    return case_row(kb, evaluator, *item)
+    return case_row(_WORKER, *item)
 
 
 def assess_rows(kb: KnowledgeBase, items: Sequence[tuple[str, Any]], kb_dir: Path | str | None = None,
@@ -171,13 +257,15 @@ def assess_rows(kb: KnowledgeBase, items: Sequence[tuple[str, Any]], kb_dir: Pat
     """Assess (source, case data) pairs; the rows in input order.
 
     With `kb_dir` (the knowledge base's directory) and at least POOL_FROM cases, the cases
-    are spread over `workers` processes (default: the CPUs), each with its own knowledge base
-    and Evaluator; otherwise they run here on one Evaluator.
+    are spread over `workers` processes (default: the CPUs), each with its own knowledge base;
+    otherwise they run here.
     """
     workers = workers or os.cpu_count() or 1
     if kb_dir is None or workers < 2 or len(items) < POOL_FROM:
-        evaluator = Evaluator(kb)
-        return [case_row(kb, evaluator, source, data) for source, data in items]
+        return [case_row(kb, source, data) for source, data in items]
+    global _PARENT
+    _PARENT = kb
+    _warm(kb)
     chunk = max(1, len(items) // (workers * 8))
     with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
                              initargs=(str(kb_dir), kb.sha256)) as pool:

@@ -237,8 +237,14 @@ def _cmd_bench(kb: KnowledgeBase, args: argparse.Namespace) -> int:
     if args.json:
         _out(json.dumps(figures) + "\n")
     else:
-        for name in ("assess_ms", "explain_ms"):
-            _out(f"{name}: p50 {figures[name]['p50']:.2f} ms, p95 {figures[name]['p95']:.2f} ms\n")
+        phases = ("assess_ms", "explain_ms", "explain_pairs_ms")
+        _out("Milliseconds, each case's median over the repeats; then p50 / p95 / max over cases.\n")
+        _out(f"{'case':40} {'assess':>8} {'explain':>8} {'+pairs':>8}\n")
+        for case, times in figures["cases"]["per_case"].items():
+            _out(f"{case[:40]:40} " + " ".join(f"{times[p]:8.2f}" for p in phases) + "\n")
+        for name in phases:
+            f = figures[name]
+            _out(f"{name}: p50 {f['p50']:.2f} ms, p95 {f['p95']:.2f} ms, max {f['max']:.2f} ms\n")
     return EXIT_OK
 
 

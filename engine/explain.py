@@ -21,11 +21,13 @@ from engine.whatif import (
     CONCLUSION_KINDS,
     Change,
     Partial,
+    Robustness,
     Sweeper,
     Truth,
     Variant,
     evaluate_partially,
     next_questions,
+    position_search,
     robustness,
 )
 
@@ -205,11 +207,36 @@ def explanations(kb: KnowledgeBase, case: Case, run: Run, report: Report,
         "why_not": why,
         "evidence_against": against,
         "what_would_change": what,
-        "robustness": {"stable": robust.stable and report.completeness.complete,
-                       "robust": robust.stable, "exhaustive": robust.exhaustive,
-                       "reachable_positions": list(robust.reachable), "pivotal": list(robust.pivotal),
-                       "unassessed": [m.id for m in report.completeness.unassessed]},
+        "robustness": _robustness_json(robust, report),
     }, questions
+
+
+def _robustness_json(robust: Robustness, report: Report) -> dict[str, Any]:
+    return {"stable": robust.stable and report.completeness.complete,
+            "robust": robust.stable, "exhaustive": robust.exhaustive,
+            "reachable_positions": list(robust.reachable), "pivotal": list(robust.pivotal),
+            "unassessed": [m.id for m in report.completeness.unassessed]}
+
+
+def add_open_status(report: Report, case: Case, evaluator: Evaluator) -> Report:
+    """The report with only what says how settled it is: the ranked open questions and the
+    robustness of the position, its pivotal questions only where they are what is still open
+    (assessment complete, position not robust). What the intake table reads, without the how,
+    why not and what-if explanations."""
+    kb = evaluator.kb
+    partial = evaluate_partially(kb, case.answers)
+    sweeper = Sweeper(kb, case.answers)
+    searched = position_search(kb, sweeper.answers, sweeper.base["spectrum"])
+    robust_now = len(searched[0]) == 1 and searched[1]
+    robust = robustness(kb, sweeper, pivotal=report.completeness.complete and not robust_now,
+                        searched=searched)
+    questions = [
+        QuestionOut(id=qid, prompt=kb.questions[qid].wording(case.subject), could_change=could,
+                    needed=bool(could))
+        for qid, could in next_questions(kb, case.answers, partial)
+    ]
+    return report.model_copy(update={"explanations": {"robustness": _robustness_json(robust, report)},
+                                     "questions": questions})
 
 
 def add_explanations(report: Report, case: Case, evaluator: Evaluator, run: Run | None = None,

@@ -12,33 +12,62 @@
   own: experta's is an `lru_cache(maxsize=1)` shared by all engines, which keeps the last
   engine (and its case's facts) alive and is rebuilt whenever another session runs.
 
+- The network is built once per engine class (per knowledge base, per process) as a template
+  that never matches anything, and each engine gets its own copy of it: the nodes copied with
+  empty memories, the children wired to the copies. Building the network is most of the cost
+  of a new engine; copying it is a small part of that. Engines so made share rules and checks
+  (immutable) and nothing else: facts, tokens, activations and agendas are each engine's own.
+
 The property test that holds experta equal to the generated evaluator covers this class.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from experta.abstract import Matcher
 from experta.fieldconstraint import L
 from experta.matchers.rete import ReteMatcher
 from experta.matchers.rete.check import FeatureCheck, TypeCheck
 from experta.matchers.rete.mixins import ChildNode
-from experta.matchers.rete.nodes import ConflictSetNode, FeatureTesterNode
+from experta.matchers.rete.nodes import BusNode, ConflictSetNode, FeatureTesterNode
+from experta.matchers.rete.token import Token
 
 Callback = Callable[[Any], None]
 
 
-def _test_first(node: Any) -> Callback:
-    """Run an alpha node's test before the node copies the token (a failed test does nothing)."""
-    matcher, activate = node.matcher, node.activate
+def _fast_activate(node: Any) -> Callback:
+    """A feature tester's activation as experta's (`FeatureTesterNode._activate`), with the
+    test run once and before anything is copied, and the token copied only when the test adds
+    to its context. Passing the same token on is safe: every node that keeps a token (the
+    joins, the negations, the conflict sets) copies it on activation."""
+    matcher = node.matcher
+    new_token = tuple.__new__
 
-    def callback(token: Any) -> None:
+    def activate(token: Any) -> None:
         (fact,) = token.data  # alpha tokens carry exactly one fact
-        if matcher(fact):
-            activate(token)
+        match = matcher(fact)
+        if not match:
+            return
+        if isinstance(match, Mapping):
+            context = token.context
+            for key, value in match.items():
+                if isinstance(key, tuple):  # a negated condition
+                    if key[1] in context and context[key[1]] == value:
+                        return
+                else:
+                    if context.get(key, value) != value:
+                        return
+                    if (False, key) in context and context[(False, key)] == value:
+                        return
+            context = dict(context)
+            context.update(match)
+            token = new_token(Token, (token.tag, set(token.data), context))
+        for child in node.children:  # read now: the matcher rewires children after this is made
+            child.callback(token)
 
-    return callback
+    return activate
 
 
 def _literal(check: Any) -> tuple[str, Any] | None:
@@ -67,9 +96,9 @@ def _dispatcher(children: list[Any]) -> Callback:
             try:
                 by_literal.setdefault(field, {}).setdefault(value, []).append(node.activate)
             except TypeError:  # an unhashable literal: test it the ordinary way
-                others.append(_test_first(node))
+                others.append(node.activate)
         else:
-            others.append(_test_first(node))
+            others.append(node.activate)
 
     def dispatch(token: Any) -> None:
         (fact,) = token.data
@@ -102,22 +131,71 @@ class _Index:
         """Nothing to wipe: the dispatcher keeps no memory."""
 
 
+def _walk(root: Any) -> list[Any]:
+    """Every node reachable from `root`, each once, parents before children."""
+    nodes: list[Any] = []
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        nodes.append(node)
+        stack.extend(child.node for child in node.children)
+    return nodes
+
+
+def copy_network(root: Any) -> Any:
+    """A copy of a Rete network with empty memories: each node copied once, its children the
+    copies, each callback the same method of the copied child."""
+    nodes = _walk(root)
+    copies = {}
+    for node in nodes:
+        twin = object.__new__(type(node))
+        twin.__dict__.update(node.__dict__)
+        copies[id(node)] = twin
+    make_child = tuple.__new__
+    for node in nodes:
+        twin = copies[id(node)]
+        children = []
+        for child in node.children:
+            callback = child.callback
+            if getattr(callback, "__self__", None) is not child.node:
+                raise TypeError("a Rete callback that is not a method of its child node")
+            target = copies[id(child.node)]
+            children.append(make_child(ChildNode, (target, getattr(target, callback.__func__.__name__))))
+        twin.children = children
+        twin._reset()
+        if isinstance(twin, ConflictSetNode):
+            twin.added = set()
+            twin.removed = set()
+    return copies[id(root)]
+
+
 class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
     """ReteMatcher with an indexed alpha network, and reset and change collection done once."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        nodes: list[Any] = []
-        seen: set[int] = set()
-        stack = [self.root_node]
-        while stack:
-            node = stack.pop()
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            nodes.append(node)
-            stack.extend(child.node for child in node.children)
+    def __init__(self, engine: Any) -> None:
+        Matcher.__init__(self, engine)
+        cls = type(engine)
+        # The template is the class's own (vars, not inherited: a subclass has other rules).
+        template = vars(cls).get("_rete_template")
+        if template is None:
+            template = BusNode()
+            self.root_node = template
+            self.build_network()
+            cls._rete_template = template
+        self.root_node = copy_network(template)
+        nodes = _walk(self.root_node)
         self._nodes = nodes
+        for node in nodes:
+            if type(node) is FeatureTesterNode:
+                node.activate = _fast_activate(node)
+        for node in nodes:
+            node.children = [ChildNode(c.node, c.node.activate) if type(c.node) is FeatureTesterNode
+                             and getattr(c.callback, "__name__", "") == "activate" else c
+                             for c in node.children]
         self._conflict_sets = [n for n in nodes if isinstance(n, ConflictSetNode)]
         # Alpha nodes (the root and the feature testers) see one fact per token; give each a
         # single indexed child; the original children are reached through the dispatcher only.

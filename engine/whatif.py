@@ -10,13 +10,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
-from itertools import combinations
+from typing import Any
 
 from engine.case import Answer
 from engine.conditions import Status, answer_status, tally_status
-from engine.generated import Evaluate, generated_evaluator
+from engine.generated import Evaluate, generated_evaluator, rules_evaluator, three_valued_evaluator
 from engine.kb_loader import KnowledgeBase
-from engine.knowledge import UNKNOWN, AnswerIn, AnswerRange, Holds, Rule, TallyRange
+from engine.knowledge import UNKNOWN, AnswerIn, AnswerRange, Holds, Question, Rule, TallyRange
 
 # The conclusions an answer can change (the formulation; recommendations follow from them).
 CONCLUSION_KINDS = ("spectrum", "driver", "formulation", "origin")
@@ -87,6 +87,12 @@ def open_domain(kb: KnowledgeBase, qid: str, answers: Answers) -> tuple[Answer, 
     return tuple(v for v in values if isinstance(v, int) and lo <= v <= hi) or (int(lo),)
 
 
+@cache
+def _dependent(kb: KnowledgeBase) -> tuple[Question, ...]:
+    """The questions that require other answers, in catalogue order."""
+    return tuple(q for q in kb.questions.values() if q.requires)
+
+
 def with_answer(kb: KnowledgeBase, answers: Answers, qid: str, value: Answer | None) -> dict[str, Answer]:
     """The answers with one changed (None: unanswered), dropping answers it makes invalid."""
     out = dict(answers)
@@ -94,8 +100,8 @@ def with_answer(kb: KnowledgeBase, answers: Answers, qid: str, value: Answer | N
         out.pop(qid, None)
     else:
         out[qid] = value
-    for q in kb.questions.values():
-        if q.id in out and q.requires and not q.requirements_met(out):
+    for q in _dependent(kb):
+        if q.id in out and not q.requirements_met(out):
             del out[q.id]
     return out
 
@@ -113,6 +119,12 @@ def cone(kb: KnowledgeBase, kind: str) -> tuple[tuple[Rule, ...], tuple[str, ...
     return ordered, tuple(in_order)
 
 
+@cache
+def _cone_evaluator(kb: KnowledgeBase, kind: str) -> Evaluate:
+    """The generated evaluator of one kind's cone of rules."""
+    return rules_evaluator(kb, tuple(r.id for r in cone(kb, kind)[0]))
+
+
 class Sweeper:
     """What-if analysis of one case, on the generated evaluator."""
 
@@ -122,6 +134,21 @@ class Sweeper:
         self.evaluate: Evaluate = generated_evaluator(kb)
         self.base = conclusions_of(self.evaluate(self.answers)[0])
         self._cache: dict[tuple[tuple[str, Answer], ...], Conclusions] = {}
+        self._kind_cache: dict[tuple[str, tuple[Answer | None, ...]], frozenset[str]] = {}
+
+    def conclude_kind(self, kind: str, answers: Answers) -> frozenset[str]:
+        """One kind's conclusions for some answers, from that kind's cone of rules alone (the
+        rules that can contribute to it: the same conclusions as every rule gives), memoised
+        by the answers the cone reads."""
+        _, questions = cone(self.kb, kind)
+        key = (kind, tuple(map(answers.get, questions)))
+        found = self._kind_cache.get(key)
+        if found is None:
+            prefix = kind + "."
+            derived = _cone_evaluator(self.kb, kind)(answers)[0]
+            found = frozenset(ref[len(prefix):] for ref in derived if ref.startswith(prefix))
+            self._kind_cache[key] = found
+        return found
 
     def conclude(self, answers: Answers) -> Conclusions:
         """The conclusions for some answers (memoised within this sweep)."""
@@ -140,38 +167,53 @@ class Sweeper:
             changes.append(Change(qid, current, None))
         return changes
 
-    def single_changes(self, questions: Iterable[str]) -> Iterator[Variant]:
-        """Every one-answer change (to another value, or to unanswered) of the given questions."""
+    def _single_answers(self, questions: Iterable[str]) -> Iterator[tuple[Change, dict[str, Answer]]]:
         for qid in questions:
             if not self.kb.questions[qid].requirements_met(self.answers):
                 continue
             for change in self.alternatives(qid):
-                changed = with_answer(self.kb, self.answers, qid, change.after)
-                yield Variant((change,), self.conclude(changed))
+                yield change, with_answer(self.kb, self.answers, qid, change.after)
+
+    def single_changes(self, questions: Iterable[str]) -> Iterator[Variant]:
+        """Every one-answer change (to another value, or to unanswered) of the given questions."""
+        for change, changed in self._single_answers(questions):
+            yield Variant((change,), self.conclude(changed))
+
+    def single_changes_of(self, kind: str, questions: Iterable[str]) -> Iterator[Change]:
+        """The one-answer changes of the given questions that change one kind of conclusion."""
+        base = self.base[kind]
+        for change, changed in self._single_answers(questions):
+            if self.conclude_kind(kind, changed) != base:
+                yield change
 
     def what_would_change(self, kind: str, pairs: bool, limit: int = 40) -> list[Variant]:
         """The smallest answer changes that change one kind of conclusion: single answers,
         then (with `pairs`) pairs of answers neither of which changes it alone."""
         _, questions = cone(self.kb, kind)
         asked = list(questions)
-        singles = [v for v in self.single_changes(asked) if v.conclusions[kind] != self.base[kind]]
+        base = self.base[kind]
+        singles = [Variant((change,), self.conclude(changed))
+                   for change, changed in self._single_answers(asked)
+                   if self.conclude_kind(kind, changed) != base]
         if not pairs:
             return singles[:limit]
         decisive = {(v.changes[0].question, v.changes[0].after) for v in singles}
         options = [c for qid in asked for c in self.alternatives(qid) if (qid, c.after) not in decisive]
         found: list[Variant] = []
-        for first, second in combinations(options, 2):
-            if first.question == second.question:
-                continue
+        questions_of = self.kb.questions
+        # The pairs in the order of itertools.combinations(options, 2), the first change made once.
+        for i, first in enumerate(options):
             step = with_answer(self.kb, self.answers, first.question, first.after)
-            if not self.kb.questions[second.question].requirements_met(step):
-                continue
-            changed = with_answer(self.kb, step, second.question, second.after)
-            result = self.conclude(changed)
-            if result[kind] != self.base[kind]:
-                found.append(Variant((first, second), result))
-                if len(found) + len(singles) >= limit:
-                    break
+            for second in options[i + 1:]:
+                if first.question == second.question:
+                    continue
+                if not questions_of[second.question].requirements_met(step):
+                    continue
+                changed = with_answer(self.kb, step, second.question, second.after)
+                if self.conclude_kind(kind, changed) != base:
+                    found.append(Variant((first, second), self.conclude(changed)))
+                    if len(found) + len(singles) >= limit:
+                        return (singles + found)[:limit]
         return (singles + found)[:limit]
 
 
@@ -210,8 +252,27 @@ class Partial:
 
 
 
+_TRUTHS = (Truth.F, Truth.U, Truth.T)
+
+
+@cache
+def _asserted(kb: KnowledgeBase, rule_ids: tuple[str, ...]) -> tuple[str, ...]:
+    """The facts some rules assert, each once, in the rules' order."""
+    rules = {r.id: r for r in kb.rules}
+    return tuple(dict.fromkeys(ref for rid in rule_ids for ref in rules[rid].then))
+
+
 def three_valued(kb: KnowledgeBase, rules: Iterable[Rule], answers: Answers,
                  closed: frozenset[str] = frozenset()) -> Partial:
+    """Three-valued evaluation (see `three_valued_interpreted`), compiled from the rule data."""
+    ids = tuple(r.id for r in rules)
+    facts, truths = three_valued_evaluator(kb, ids)(answers, closed)
+    return Partial({ref: _TRUTHS[facts.get(ref, 0)] for ref in _asserted(kb, ids)},
+                   {rid: _TRUTHS[t] for rid, t in truths.items()})
+
+
+def three_valued_interpreted(kb: KnowledgeBase, rules: Iterable[Rule], answers: Answers,
+                             closed: frozenset[str] = frozenset()) -> Partial:
     """Each rule's and derived fact's truth over every way the unanswered questions could be answered.
 
     Sound but conservative (Kleene's logic): T and F hold for every completion of the answers;
@@ -293,15 +354,23 @@ def _fact_cones(kb: KnowledgeBase) -> dict[str, Cone]:
     return out
 
 
-def _relevant(kb: KnowledgeBase, partial: Partial, targets: Iterable[str]) -> frozenset[str]:
-    """Undecided rules that could still change one of the target facts: they assert something
-    not yet certain that the targets' rules read."""
+@cache
+def _relevance(kb: KnowledgeBase, targets: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """For some target facts: each rule of their cones, with the facts it asserts that the
+    cones read."""
     cones = _fact_cones(kb)
     rules = frozenset().union(*(cones[t].rules for t in targets))
     facts = frozenset().union(*(cones[t].facts for t in targets))
-    by_id = {r.id: r for r in kb.rules}
-    return frozenset(rid for rid in rules if partial.rules.get(rid) is Truth.U and any(
-        ref in facts and partial.fact(ref) is not Truth.T for ref in by_id[rid].then))
+    return tuple((r.id, reads) for r in kb.rules if r.id in rules
+                 and (reads := tuple(ref for ref in r.then if ref in facts)))
+
+
+def _relevant(kb: KnowledgeBase, partial: Partial, targets: Iterable[str]) -> frozenset[str]:
+    """Undecided rules that could still change one of the target facts: they assert something
+    not yet certain that the targets' rules read."""
+    rules, facts, unknown = partial.rules, partial.facts, Truth.U
+    return frozenset(rid for rid, reads in _relevance(kb, tuple(targets)) if rules.get(rid) is unknown
+                     and any(facts.get(ref, Truth.F) is not Truth.T for ref in reads))
 
 
 def questions_read(kb: KnowledgeBase, rule: Rule) -> set[str]:
@@ -395,20 +464,38 @@ class Robustness:
     exhaustive: bool
 
 
-def robustness(kb: KnowledgeBase, sweeper: Sweeper, node_limit: int = 150) -> Robustness:
-    """Search the completions of the unanswered spectrum questions for other positions.
-
-    At each step three-valued evaluation says which positions are still possible; a branch
-    stops when it can only reach positions already found, or when every rule is decided. Only
-    questions read by undecided rules are branched on. Within `node_limit` nodes the search is
-    exhaustive.
-    """
+@cache
+def _spectrum_search_data(kb: KnowledgeBase) -> tuple[Any, ...]:
+    """What the robustness search needs, once per knowledge base: the compiled three-valued
+    evaluation of the spectrum's cone, the positions, and for each rule of the positions' cones
+    the facts it asserts that those cones read."""
     rules, questions = cone(kb, "spectrum")
-    positions = [f"spectrum.{p}" for p in kb.catalogue["spectrum"]]
+    evaluate3 = three_valued_evaluator(kb, tuple(r.id for r in rules))
+    positions = tuple((p, f"spectrum.{p}") for p in kb.catalogue["spectrum"])
+    cones = _fact_cones(kb)
+    rel_rules = frozenset().union(*(cones[ref].rules for _, ref in positions))
+    rel_facts = frozenset().union(*(cones[ref].facts for _, ref in positions))
+    checks = tuple((r.id, reads) for r in rules if r.id in rel_rules
+                   and (reads := tuple(ref for ref in r.then if ref in rel_facts)))
     readers = _readers(kb)
-    found: set[str] = set(sweeper.base["spectrum"])
+    branchable = tuple((q, readers.get(q, frozenset()), kb.questions[q]) for q in questions)
+    return evaluate3, positions, checks, branchable
+
+
+def position_search(kb: KnowledgeBase, answers: Answers, base: Iterable[str],
+                    node_limit: int = 150) -> tuple[set[str], bool]:
+    """The positions some completion of the unanswered questions reaches (beside `base`, the
+    position now), and whether the search was exhaustive (within `node_limit` nodes).
+
+    At each node three-valued evaluation says which positions are still possible; a branch
+    stops when it can only reach positions already found, or when every rule is decided. Only
+    questions read by undecided rules are branched on.
+    """
+    evaluate3, positions, checks, branchable = _spectrum_search_data(kb)
+    found: set[str] = set(base)
     nodes = 0
     exhaustive = True
+    none: frozenset[str] = frozenset()
 
     def search(answers: dict[str, Answer]) -> None:
         nonlocal nodes, exhaustive
@@ -416,27 +503,45 @@ def robustness(kb: KnowledgeBase, sweeper: Sweeper, node_limit: int = 150) -> Ro
         if nodes > node_limit:
             exhaustive = False
             return
-        partial = three_valued(kb, rules, answers)
-        possible = {p.partition(".")[2] for p in positions if partial.fact(p) is not Truth.F}
+        facts, truths = evaluate3(answers, none)
+        get = facts.get
+        possible = {p for p, ref in positions if get(ref, 0)}
         if possible <= found:
             return
-        undecided = _relevant(kb, partial, positions)
-        branch = next((q for q in questions if q not in answers and readers.get(q, frozenset()) & undecided
-                       and kb.questions[q].requirements_met(answers)), None)
+        undecided = {rid for rid, reads in checks
+                     if truths.get(rid) == 1 and any(get(ref, 0) != 2 for ref in reads)}
+        branch = next((q for q, reading, question in branchable if q not in answers
+                       and not reading.isdisjoint(undecided) and question.requirements_met(answers)),
+                      None)
         if branch is None:
-            found.update(p for p in possible if partial.fact(f"spectrum.{p}") is Truth.T)
+            found.update(p for p in possible if get(f"spectrum.{p}", 0) == 2)
             return
         for value in open_domain(kb, branch, answers):
             search({**answers, branch: value})
 
-    search(dict(sweeper.answers))
+    search(dict(answers))
+    return found, exhaustive
+
+
+def robustness(kb: KnowledgeBase, sweeper: Sweeper, node_limit: int = 150,
+               pivotal: bool = True, searched: tuple[set[str], bool] | None = None) -> Robustness:
+    """Search the completions of the unanswered spectrum questions for other positions
+    (`position_search`), and name the pivotal questions (unless `pivotal` is False: then none).
+
+    Within `node_limit` nodes the search is exhaustive. `searched`: the search's result when
+    it was already made for these answers.
+    """
+    _, questions = cone(kb, "spectrum")
+    positions = [f"spectrum.{p}" for p in kb.catalogue["spectrum"]]
+    found, exhaustive = searched or position_search(kb, sweeper.answers, sweeper.base["spectrum"],
+                                                    node_limit)
     open_questions = [q for q in questions if q not in sweeper.answers]
-    singles = [v for v in sweeper.single_changes(open_questions)
-               if v.conclusions["spectrum"] != sweeper.base["spectrum"]]
-    pivotal = {v.changes[0].question for v in singles}
-    if not pivotal and len(found) > 1:
-        # No single answer moves it, but answers together can: those questions are pivotal.
-        pivotal = {q for q, could in next_questions(kb, sweeper.answers) if "spectrum" in could}
+    pivots: set[str] = set()
+    if pivotal:
+        pivots = {c.question for c in sweeper.single_changes_of("spectrum", open_questions)}
+        if not pivots and len(found) > 1:
+            # No single answer moves it, but answers together can: those questions are pivotal.
+            pivots = {q for q, could in next_questions(kb, sweeper.answers) if "spectrum" in could}
     reachable = tuple(p.partition(".")[2] for p in positions if p.partition(".")[2] in found)
     return Robustness(stable=len(found) == 1 and exhaustive, reachable=reachable,
-                      pivotal=tuple(q for q in open_questions if q in pivotal), exhaustive=exhaustive)
+                      pivotal=tuple(q for q in open_questions if q in pivots), exhaustive=exhaustive)

@@ -1,21 +1,19 @@
-"""A small pool of evaluators, one per concurrent assessment: never two requests on one engine.
+"""The service's evaluators: one per concurrent assessment, never two requests on one engine.
 
-Building an experta engine takes tens of milliseconds, longer than an assessment, so each
-worker keeps `engines` of them. A request has its engine to itself for the whole assessment;
-the engine resets before every run (engine.inference), and after the request it is emptied
-(a run on no answers) before it goes back, so no case's facts stay in an idle engine.
+Each worker keeps `engines` of them (engine.pool), built at start-up; a request has its engine
+to itself for the whole assessment, and at most `engines` requests assess at once.
 """
 
 from __future__ import annotations
 
-import queue
 from collections.abc import Callable
 from typing import TypeVar
 
 import anyio
 
-from engine import KnowledgeBase, new_evaluator
+from engine import KnowledgeBase
 from engine.inference import Evaluator
+from engine.pool import EvaluatorPool as EnginePool
 
 T = TypeVar("T")
 
@@ -26,18 +24,12 @@ class EvaluatorPool:
     def __init__(self, kb: KnowledgeBase, size: int) -> None:
         self.kb = kb
         self.size = size
-        self._free: queue.SimpleQueue[Evaluator] = queue.SimpleQueue()
-        for _ in range(size):
-            self._free.put(new_evaluator(kb))
+        self._engines = EnginePool(kb, keep=size, prefill=size)
         self.limiter = anyio.CapacityLimiter(size)
 
     def _with_evaluator(self, work: Callable[[Evaluator], T]) -> T:
-        evaluator = self._free.get_nowait()  # the limiter guarantees one is free
-        try:
+        with self._engines.lend() as evaluator:
             return work(evaluator)
-        finally:
-            evaluator.run_answers({})
-            self._free.put(evaluator)
 
     async def run(self, work: Callable[[Evaluator], T]) -> T:
         """Run `work(evaluator)` in a worker thread once an evaluator is free."""

@@ -18,6 +18,8 @@ from typing import Any
 
 import html5lib
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine import KnowledgeBase, parse_case
 from engine.batch import (
@@ -210,3 +212,29 @@ def test_batch_of_a_few_cases_runs_here(kb: KnowledgeBase) -> None:
     rows = batch(kb, [(f"{v.id}.yaml", v.case) for v in default_vignettes()[:3]])
     assert len(rows) == 3 and not any(r.invalid for r in rows)
     assert render_table(rows, "markdown", kb).count("\n| ") == 1 + 3
+
+
+def _full_row(kb: KnowledgeBase, data: dict[str, Any], source: str) -> Row:
+    from engine import assess
+    from engine.batch import report_row
+
+    return report_row(kb, assess(parse_case(data, kb), explain=True), source)
+
+
+def test_batch_row_equals_the_row_of_the_full_report_on_every_vignette(kb: KnowledgeBase) -> None:
+    from engine.batch import settled_row
+
+    for v in default_vignettes():
+        assert settled_row(kb, parse_case(v.case, kb), v.id) == _full_row(kb, v.case, v.id), v.id
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_batch_row_equals_the_row_of_the_full_report_on_random_cases(kb: KnowledgeBase,
+                                                                     data: st.DataObject) -> None:
+    from engine.batch import settled_row
+    from tests.strategies import case_dicts
+
+    case = data.draw(case_dicts(kb, complete=data.draw(st.booleans())))
+    assert settled_row(kb, parse_case(case, kb), "c.yaml") == _full_row(kb, case, "c.yaml")

@@ -39,3 +39,37 @@ def test_the_plain_evaluator_really_uses_experta_matcher() -> None:
     assert type(PLAIN._engine.matcher) is ReteMatcher
     assert type(FAST._engine.matcher) is not ReteMatcher
     assert issubclass(type(FAST._engine.matcher), ReteMatcher)
+
+
+def test_engines_from_one_network_share_no_state() -> None:
+    """Engines get their own copy of the class's network: no node, memory or agenda in common,
+    and one engine's facts never reach another's (issue 13: a fresh engine from a network built
+    once per process)."""
+    from engine.matcher import _walk
+    from engine.vignettes import default_vignettes
+
+    first, second = Evaluator(KB), Evaluator(KB)
+    e1, e2 = first._engine, second._engine
+    template = vars(type(e1)).get("_rete_template")
+    assert template is not None  # built once, for the class
+    assert e1.matcher.root_node is not template and e2.matcher.root_node is not template
+    nodes1 = {id(n) for n in _walk(e1.matcher.root_node)} | {id(n) for n in e1.matcher._nodes}
+    nodes2 = {id(n) for n in _walk(e2.matcher.root_node)} | {id(n) for n in e2.matcher._nodes}
+    assert not nodes1 & nodes2
+    assert e1.agenda is not e2.agenda and e1.facts is not e2.facts
+
+    vignettes = [parse_case(v.case, KB) for v in default_vignettes()]
+    alone = [Evaluator(KB).run(c) for c in vignettes[:6]]
+    # Interleaved on two engines, each gives what a fresh engine gives.
+    for case, expected in zip(vignettes[:6], alone, strict=True):
+        other = vignettes[-1]
+        assert first.run(case) == expected
+        second.run(other)
+        assert first.run(case) == expected
+    # The template never matched anything: its conflict sets are empty.
+    assert all(not getattr(n, "memory", None) for n in _walk(template))
+    # One engine holding facts leaves the other's memories empty.
+    first.run(vignettes[0])
+    e2.reset()
+    assert any(getattr(n, "memory", None) for n in e1.matcher._nodes)
+    assert not any(getattr(n, "memory", None) for n in e2.matcher._nodes)

@@ -125,7 +125,10 @@ def test_a_course_given_as_a_category_or_as_weeks_gives_the_same_position(
         assert position({**answers, target: w}) == by_category, (option, w)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# About one random complete case in six is stable, so most drawn cases are filtered out by the
+# assume() below: that filtering is the property's own domain, not a weak strategy.
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(case_dicts(KB, complete=True))
 def test_a_stable_position_is_not_changed_by_any_single_answer_to_an_open_question(
         data: dict[str, Any]) -> None:

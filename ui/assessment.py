@@ -13,8 +13,12 @@ PAGE_TITLE = "Assessment"
 
 
 def provisional(kb, ws) -> None:  # type: ignore[no-untyped-def]
-    """One line with the provisional position, so every answer shows its effect at once."""
-    ev = evaluate(ws, kb)
+    """One line with the provisional position, so every answer shows its effect at once.
+
+    The plain assessment, without explanations: this line is drawn on every answer change, and
+    the explanations (most of an assessment's time) are computed once, on the Results page.
+    """
+    ev = evaluate(ws, kb, explain=False)
     if ev.report is None:
         st.caption("Provisional position: not available until the problems below are fixed.")
     else:

@@ -17,7 +17,7 @@ from store import cases
 from store.db import StoreError
 from store.timeline import due_reassessments
 from ui import persistence
-from ui.state import build_case, case_id_problem, evaluator, session, workspace
+from ui.state import build_case, case_id_problem, engine_pool, session, workspace
 from ui.views import md_text
 
 PAGE_TITLE = "Cases"
@@ -80,8 +80,9 @@ def main() -> None:
         if st.button("Save as assessment", type="primary", key="cases_commit"):
             try:
                 case, _ = build_case(ws, kb)
-                info = cases.commit_assessment(store, code, case.to_dict(), as_of, persistence.ACTOR,
-                                               evaluator=evaluator(kb))
+                with engine_pool(kb).lend() as ev:
+                    info = cases.commit_assessment(store, code, case.to_dict(), as_of,
+                                                   persistence.ACTOR, evaluator=ev)
             except CaseError as exc:
                 st.error("The answers do not make a valid case yet:\n\n" +
                          "\n".join(f"- {md_text(line)}" for line in exc.lines()))

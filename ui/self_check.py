@@ -14,7 +14,7 @@ PAGE_TITLE = "Clinician self-check"
 
 
 def _provisional(kb: KnowledgeBase, ws: Workspace) -> None:
-    ev = evaluate(ws, kb)
+    ev = evaluate(ws, kb, explain=False)  # drawn on every answer; explanations on the last step
     if ev.report is not None:
         st.caption(f"Where you are so far: **{ev.report.spectrum.label}**. "
                    "The last step shows the full reasoning.")

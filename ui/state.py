@@ -1,8 +1,9 @@
-"""Per-session state: the session's own evaluator and its case workspaces.
+"""Per-session state: the session's case workspaces, and the engines lent to its evaluations.
 
 Everything about a case lives in `st.session_state` of one browser session, never in a
 process-wide cache: two clinicians never see each other's case. The knowledge base itself is
-shared (it holds no case data) and is loaded once per process by the engine.
+shared (it holds no case data) and is loaded once per process by the engine; each evaluation
+has an engine to itself for its duration (`engine_pool`), emptied when it goes back.
 
 A workspace keeps the answers in a plain dict that outlives the widgets: Streamlit drops a
 widget's state when the widget is not drawn in a run (another step, another page), so each
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,10 +22,10 @@ from typing import Any
 
 import streamlit as st
 
-from engine import Case, CaseError, KnowledgeBase, Report, assess, case_from_answers, new_evaluator
+from engine import Case, CaseError, KnowledgeBase, Report, assess, case_from_answers
 from engine.case import CASE_ID_PATTERN, Answer
-from engine.inference import Evaluator
 from engine.knowledge import UNKNOWN, Question
+from engine.pool import EvaluatorPool
 from engine.report import EngineError
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,9 @@ log = logging.getLogger(__name__)
 CLIENT = "client"
 SELF = "self"
 SELF_SUBJECT = "clinician_self"  # the case contract's subject for a clinician's self-check
+# Evaluations a workspace keeps (the current answers, explained and plain, and the one before,
+# so that undoing an answer is instant); more would only hold memory for the session's life.
+MEMO_SIZE = 3
 
 
 @dataclass
@@ -85,14 +90,24 @@ def session() -> MutableMapping[str, Any]:
     return st.session_state
 
 
-def evaluator(kb: KnowledgeBase) -> Evaluator:
-    """This session's own evaluator (its own experta engine); never shared between sessions."""
-    state = session()
-    ev = state.get("evaluator")
-    if not isinstance(ev, Evaluator) or ev.kb is not kb:
-        ev = new_evaluator(kb)
-        state["evaluator"] = ev
-    return ev
+# Engines kept for the app's sessions between evaluations (clinical-judgment free: a resource
+# setting). More sessions evaluating at once get engines of their own, dropped afterwards.
+ENGINES_KEPT = 4
+_pools: dict[int, EvaluatorPool] = {}
+_pools_lock = threading.Lock()
+
+
+def engine_pool(kb: KnowledgeBase) -> EvaluatorPool:
+    """The process's engines for this knowledge base; each is lent to one evaluation at a time.
+
+    A session holds no engine between its evaluations, so a session that has ended holds only
+    its answers and its last few evaluations until Streamlit drops it.
+    """
+    with _pools_lock:
+        pool = _pools.get(id(kb))
+        if pool is None or pool.kb is not kb:
+            pool = _pools[id(kb)] = EvaluatorPool(kb, keep=ENGINES_KEPT)
+        return pool
 
 
 def workspace(name: str) -> Workspace:
@@ -181,9 +196,10 @@ def evaluate(ws: Workspace, kb: KnowledgeBase, explain: bool = True) -> Evaluati
     the engine offers them; if it cannot, the plain report is shown and the views say so.
     """
     answers, _ = effective_answers(ws, kb)
-    memo_key = (tuple(sorted(answers.items())), subject_of(ws, kb), ws.case_id, ws.notes, explain,
-                kb.sha256, assessment_date(ws, kb, answers))
-    hit = ws._memo.get(memo_key)
+    same_case = (tuple(sorted(answers.items())), subject_of(ws, kb), ws.case_id, ws.notes,
+                 kb.sha256, assessment_date(ws, kb, answers))
+    # An explained evaluation also serves a plain request for the same case.
+    hit = ws._memo.get((*same_case, explain)) or (None if explain else ws._memo.get((*same_case, True)))
     if hit is not None:
         return hit
     try:
@@ -192,27 +208,27 @@ def evaluate(ws: Workspace, kb: KnowledgeBase, explain: bool = True) -> Evaluati
         result = Evaluation(None, None, exc.lines(), False, [])
     else:
         result = assess_case(case, kb, explain, aside)
-    if len(ws._memo) >= 4:
+    while len(ws._memo) >= MEMO_SIZE:
         ws._memo.pop(next(iter(ws._memo)))
-    ws._memo[memo_key] = result
+    ws._memo[(*same_case, explain)] = result
     return result
 
 
 def assess_case(case: Case, kb: KnowledgeBase, explain: bool = True,
                 aside: list[str] | None = None) -> Evaluation:
     """Assess a validated case with the session's evaluator; problems instead of a traceback."""
-    ev = evaluator(kb)
-    try:
-        if explain:
-            try:
-                return Evaluation(case, assess(case, ev, explain=True), [], True, aside or [])
-            except Exception as exc:  # explanations are an extra: fall back to the plain report
-                # Only the exception's type: its message could quote case content.
-                log.warning("explanations unavailable (%s); showing the plain report",
-                            type(exc).__name__)
-        return Evaluation(case, assess(case, ev), [], False, aside or [])
-    except EngineError as exc:
-        return Evaluation(case, None, exc.lines(), False, aside or [])
+    with engine_pool(kb).lend() as ev:
+        try:
+            if explain:
+                try:
+                    return Evaluation(case, assess(case, ev, explain=True), [], True, aside or [])
+                except Exception as exc:  # explanations are an extra: fall back to the plain report
+                    # Only the exception's type: its message could quote case content.
+                    log.warning("explanations unavailable (%s); showing the plain report",
+                                type(exc).__name__)
+            return Evaluation(case, assess(case, ev), [], False, aside or [])
+        except EngineError as exc:
+            return Evaluation(case, None, exc.lines(), False, aside or [])
 
 
 def load_case(ws: Workspace, case: Case, kb: KnowledgeBase) -> None:
