@@ -146,3 +146,19 @@ def test_disagreeing_on_the_timeline_is_recorded_and_counted(store_url: str) -> 
     assert fb.comment == "she reconnects at home"
     page = texts(at)
     assert "Agreement per rule" in page
+
+
+def test_unsaved_answers_are_named_and_kept_when_a_client_is_created(store_url: str,
+                                                                      kb: KnowledgeBase) -> None:
+    at = fresh()
+    set_answer(at, kb, "numbness", "present")
+    assert any("not saved yet" in w.value for w in at.sidebar.warning)
+    goto(at, "cases_page")
+    at.text_input(key="cases_new_code").input("C-KEEP")
+    at.checkbox(key="cases_keep_answers").check()
+    at.button(key="cases_create").click()
+    run(at)
+    assert not [w for w in at.sidebar.warning if "not saved yet" in w.value]
+    with Store.open(store_url) as st:
+        draft = cases.load_draft(st, "C-KEEP")
+    assert draft is not None and draft.answers["answers"]["numbness"] == "present"

@@ -214,6 +214,7 @@ def before_page(kb: KnowledgeBase) -> None:
     """At the start of every rerun: restore after a reload, save what a callback changed."""
     try:
         restore(kb)
+        sync(workspace("client"), kb)  # the change just made, for the sidebar and the save
         autosave(workspace("client"), before_widgets=True)
         keep_in_url()
     except Exception as exc:  # never a traceback (with case content) in the browser
@@ -250,7 +251,13 @@ def sidebar() -> None:
     code = open_code()
     if error:
         st.warning(str(error))
-    if code is None:
+    kb = default_knowledge_base()
+    given = [q for q in workspace("client").answers if q in kb.questions
+             and kb.questions[q].section != "subject"]
+    if code is None and given:
+        st.warning("These answers are not saved yet: create a client on **Cases** (keeping the "
+                   "answers already in the form) or open one.")
+    elif code is None:
         st.caption("No client open: answers are not saved. Open or create one on **Cases**.")
     else:
         st.caption(f"Client **{md_text(code)}**: every answer is saved as you go.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from store.cases import commit_assessment, create_client, save_draft
@@ -35,11 +36,12 @@ def test_refused(filled: Store, table: str, which: int) -> None:
         assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() >= 1
 
 
-def test_truncate_refused_on_postgres(filled: Store) -> None:
-    if filled.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no TRUNCATE")
-    with pytest.raises(DBAPIError, match="append-only"), filled.engine.begin() as conn:
-        conn.execute(text("TRUNCATE audit_log"))
+def test_truncate_refused_on_postgres(pg_url: URL) -> None:  # SQLite has no TRUNCATE
+    with Store.open(pg_url) as st:
+        create_client(st, "C-1", "dr-a")
+        for table in ("audit_log", "clients"):
+            with pytest.raises(DBAPIError, match="append-only"), st.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {table} CASCADE"))
 
 
 def test_a_tombstone_for_another_client_does_not_open_the_door(filled: Store) -> None:

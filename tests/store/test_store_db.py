@@ -106,3 +106,14 @@ def test_the_default_is_an_encrypted_file_in_the_user_data_dir(monkeypatch: pyte
     with Store.open(key=KEY):
         pass
     assert Path(str(url.database)).exists()
+
+
+def test_the_models_match_the_migrations(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from store.models import Base
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
