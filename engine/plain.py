@@ -126,6 +126,8 @@ def fact_words(kb: KnowledgeBase, fact: str, subject: str | None = None) -> str:
 
 
 def _range_text(low: float, high: float) -> str:
+    if low == -INF and high == INF:
+        return "any number"
     if low != -INF and high != INF:
         return f"{int(low)}" if low == high else f"from {int(low)} to {int(high)}"
     if low != -INF:
@@ -149,7 +151,7 @@ def condition_words(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds | Ta
     if isinstance(cond, AnswerIn):
         return f"“{prompt}” is {' or '.join(option_label(q, v) for v in cond.is_in)}"
     low, high = kb.bounds(cond)
-    if q is not None and q.minimum is not None and low != -INF and low <= q.minimum:
+    if q is not None and q.minimum is not None and low != -INF and low <= q.minimum and high != INF:
         low = -INF
     return f"“{prompt}” is {_range_text(low, high)}"
 
@@ -260,7 +262,7 @@ def change_lines(kb: KnowledgeBase, variants: Iterable[Mapping[str, Any]], kind_
         _, qid, before, result = key
         for low, high in _merge(groups[key]):
             q = kb.questions[qid]
-            if q.minimum is not None and low != -INF and low <= q.minimum:
+            if q.minimum is not None and low != -INF and low <= q.minimum and high != INF:
                 low = -INF
             lines.append(f"If “{question_label(kb, qid, subject)}” is {_range_text(low, high)} "
                          f"(now {_now(kb, {'question': qid, 'from': before})}): {result}")

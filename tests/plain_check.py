@@ -12,7 +12,7 @@ DOTTED = re.compile(r"\b[a-z][a-z0-9]*\.[a-z0-9]+(?:_[a-z0-9]+)+\b|\b[a-z]+\.[a-
 SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 DOT_REF = re.compile(r"\b(?:spectrum|driver|formulation|origin|finding|argument|recommendation|caution|"
                      r"reflection|measure|interpretation|inconsistency|plan|tally|question)\.[a-z0-9_]+\b")
-ENGINE_TERMS = ("answer given:", "asserted:", "✓ met", "✗ not met", "tally ", "unless", "stage 1",
+ENGINE_TERMS = ("answer given:", "asserted:", "✓ met", "✗ not met", "tally ", "stage 1",
                 "because: `", " = ")
 
 

@@ -13,8 +13,18 @@ import streamlit as st
 
 from engine import CaseError, KnowledgeBase, default_knowledge_base, parse_text
 from ui.downloads import case_downloads, report_downloads
-from ui.state import CLIENT, SELF, Workspace, build_case, evaluate, load_case, session, workspace
-from ui.views import case_line, md_text, problems_box
+from ui.state import (
+    CLIENT,
+    SELF,
+    Workspace,
+    build_case,
+    evaluate,
+    load_case,
+    session,
+    subject_of,
+    workspace,
+)
+from ui.views import answer_next, case_line, md_text, problems_box
 from ui.widgets import sync
 
 log = logging.getLogger(__name__)
@@ -98,6 +108,7 @@ def render() -> None:
         problems_box(ev.problems)
     else:
         report_downloads(kb, ev.report, ws.notes or None, key=f"io_{which}_report")
+        answer_next(kb, ws, ev.report, subject_of(ws, kb))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import streamlit as st
 from engine import KnowledgeBase, default_knowledge_base
 from engine.knowledge import Rule
 from ui.graph import inference_dot, overview_dot, related_rules
-from ui.views import md_text
+from ui.views import SHOW_IDS_KEY, md_text, show_ids
 from ui.words import KIND_NAMES, condition_words, kind_name, ref_label
 
 PAGE_TITLE = "Rule catalogue"
@@ -39,7 +39,7 @@ def filter_rules(kb: KnowledgeBase, text: str, concludes: list[str], sections: l
 
 def rule_card(kb: KnowledgeBase, rule: Rule) -> None:
     """One rule explained: conditions in words, what it concludes, its source."""
-    with st.expander(f"{rule.title}  ·  {rule.id}"):
+    with st.expander(rule.title + (f"  ·  {rule.id}" if show_ids() else "")):
         st.markdown(md_text(rule.explanation))
         conds = [f"- {md_text(condition_words(kb, c))}" for c in rule.when]
         conds += [f"- and not: {md_text(ref_label(kb, r))}" for r in rule.unless]
@@ -50,8 +50,9 @@ def rule_card(kb: KnowledgeBase, rule: Rule) -> None:
         if rule.source.reference:
             src += f" ({md_text(rule.source.reference)})"
         st.markdown(src)
-        st.caption(f"Stage {kb.strata.get(rule.id, 0) + 1}: it runs after every rule whose "
-                   "conclusions it reads.")
+        if show_ids():
+            st.caption(f"Rule id `{rule.id}`; stage {kb.strata.get(rule.id, 0) + 1} (it runs after every "
+                       "rule whose conclusions it reads).")
 
 
 def graph_tab(kb: KnowledgeBase, rules: list[Rule], targets: list[str]) -> None:
@@ -110,8 +111,9 @@ def render() -> None:
                                    format_func=lambda r: f"{kind_name(r)}: {ref_label(kb, r)}")
     with by_source:
         chosen = st.multiselect("Source section", sections, key="cat_sections")
-    rules = filter_rules(kb, text, concludes, chosen)
-    st.caption(f"{len(rules)} of {len(kb.rules)} rules shown.")
+    rules = sorted(filter_rules(kb, text, concludes, chosen), key=lambda r: (r.title.lower(), r.id))
+    st.caption(f"{len(rules)} of {len(kb.rules)} rules shown, by title.")
+    st.toggle("Show rule ids (for trainees and knowledge engineers)", key=SHOW_IDS_KEY)
 
     tab_list, tab_graph = st.tabs(["Rules", "Inference graph"])
     with tab_list:
