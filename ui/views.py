@@ -239,7 +239,7 @@ def recommendations_section(kb: KnowledgeBase, report: Report, subject: str) -> 
             how_expander(kb, report, f"recommendation.{rec.id}", subject)
 
 
-def measures_section(report: Report) -> None:
+def measures_section(kb: KnowledgeBase, report: Report) -> None:
     """Measures to give, and the reading of the scores given."""
     st.subheader("Standardized measures")
     if report.measures:
@@ -248,7 +248,8 @@ def measures_section(report: Report) -> None:
     if report.interpretations:
         st.markdown("**Scores given**")
         st.markdown("\n".join(
-            f"- **{md_text(i.title)}** ({', '.join(f'{k} = {v}' for k, v in i.scores.items())}): "
+            f"- **{md_text(i.title)}** "
+            f"({md_text('; '.join(f'{question_label(kb, k)}: {v}' for k, v in i.scores.items()))}): "
             f"{md_text(i.text)}" for i in report.interpretations))
     if not report.measures and not report.interpretations:
         st.markdown("None suggested, and no scores to read.")
@@ -373,7 +374,7 @@ def report_view(kb: KnowledgeBase, ev: Evaluation, subject: str, ws: Workspace |
     inconsistencies_section(report)
     conclusions_section(kb, report, subject)
     recommendations_section(kb, report, subject)
-    measures_section(report)
+    measures_section(kb, report)
     reflections_section(report)
     open_questions_section(kb, report, subject)
     trace_section(kb, report, subject)
