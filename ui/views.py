@@ -287,7 +287,7 @@ def open_questions_section(kb: KnowledgeBase, report: Report, subject: str, limi
 
 def answer_next(kb: KnowledgeBase, ws: Workspace, report: Report, subject: str, count: int = 3) -> None:
     """The next open questions as inputs, answered in place (the assessment's own answers)."""
-    from ui.widgets import question_input  # the form widgets, only on pages that ask
+    from ui.widgets import question_input, seed  # the form widgets, only on pages that ask
 
     given = effective_answers(ws, kb)[0]
     ids = [q.id for q in report.questions if q.needed and q.id in kb.questions
@@ -298,6 +298,8 @@ def answer_next(kb: KnowledgeBase, ws: Workspace, report: Report, subject: str, 
     st.caption("These are the answers most likely to change the result; each answer updates the "
                "page and is kept in the assessment.")
     for qid in ids:
+        # Seeded from the answers each time: a widget state left by another page must not win.
+        seed(ws, kb.questions[qid])
         with st.container(border=True):
             question_input(ws, kb, kb.questions[qid], subject)
 
