@@ -1,9 +1,9 @@
 """Accessibility helpers for every page: readable contrast, a visible focus ring, focus moves.
 
-Streamlit's default captions are grey at about 3.9:1 on white; WCAG AA asks 4.5:1 for text, so
-captions (help, the provisional position, "Only asked when...") are drawn darker. Every control
-gets a visible focus ring, radio options included (their input is visually hidden, so the ring
-goes on the label that holds the focused input).
+Streamlit's default captions are grey (drawn at 60 % opacity) at about 3.3:1 on white; WCAG AA
+asks 4.5:1 for text, so captions (help, the provisional position, "Only asked when...") are drawn
+darker and opaque. Every control gets a visible focus ring, radio options included (their input
+is visually hidden, so the ring goes on the label that holds the focused input).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ FOCUS = "#1d4ed8"       # 6.7:1 on white
 STYLE = f"""<style>
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
 [data-testid="stWidgetLabel"] p, .stProgress p {{ color: {INK_MUTED} !important; }}
+[data-testid="stCaptionContainer"] {{ opacity: 1 !important; }}
 [data-testid="stSidebar"] [data-testid="stCaptionContainer"] p {{ color: {INK_MUTED} !important; }}
 a:focus-visible, button:focus-visible, input:focus-visible, textarea:focus-visible,
 select:focus-visible, [role="combobox"]:focus-visible, [tabindex]:focus-visible,
@@ -31,9 +32,39 @@ h3[tabindex="-1"]:focus {{ outline: 3px solid {FOCUS}; outline-offset: 4px; }}
 </style>"""
 
 
+# Streamlit's sidebar navigation puts its section headers and items in <div>s directly inside
+# its <ul>, which is not a valid list (axe: list, listitem). Each section becomes a labelled group
+# of links instead; a MutationObserver keeps it so when the sidebar is drawn again.
+NAV_FIX = """<script>
+(function () {
+  function fix() {
+    const ul = document.querySelector('[data-testid="stSidebarNavItems"]');
+    if (!ul) return;
+    ul.setAttribute("role", "none");
+    Array.from(ul.children).forEach((section, i) => {
+      if (section.tagName === "LI") { section.setAttribute("role", "none"); return; }
+      section.setAttribute("role", "group");
+      const header = section.querySelector('[data-testid="stNavSectionHeader"]');
+      if (header) {
+        header.id = header.id || ("nav-section-" + i);
+        section.setAttribute("aria-labelledby", header.id);
+      }
+      section.querySelectorAll("li").forEach((li) => li.setAttribute("role", "none"));
+    });
+  }
+  fix();
+  if (!window.__navFix) {
+    window.__navFix = new MutationObserver(fix);
+    window.__navFix.observe(document.body, {childList: true, subtree: true});
+  }
+})();
+</script>"""
+
+
 def page_style() -> None:
-    """Add the accessibility style to the page (no script; nothing is fetched)."""
+    """Add the accessibility style (and the navigation's list fix) to the page; nothing is fetched."""
     st.html(STYLE)
+    st.html(NAV_FIX, unsafe_allow_javascript=True)
 
 
 def focus_heading(label: str, nonce: int) -> None:
