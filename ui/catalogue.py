@@ -7,7 +7,7 @@ import streamlit as st
 from engine import KnowledgeBase, default_knowledge_base
 from engine.knowledge import Rule
 from ui.a11y import page_style
-from ui.graph import inference_dot, overview_dot, related_rules
+from ui.graph import inference_dot, overview_dot, overview_groups, related_rules
 from ui.views import SHOW_IDS_KEY, md_text, show_ids
 from ui.words import KIND_NAMES, condition_words, kind_name, ref_label
 
@@ -63,10 +63,13 @@ def graph_tab(kb: KnowledgeBase, rules: list[Rule], targets: list[str]) -> None:
     mode = st.radio("Graph", list(modes), key="cat_graph_mode", horizontal=True,
                     format_func=modes.__getitem__)
     if mode == "overview":
-        st.caption("Answers (grouped by form step) → findings → conclusions → advice (grouped by kind). "
-                   "An arrow means some rule uses the one to conclude the other. Hover a node for its "
-                   "full text.")
-        st.graphviz_chart(overview_dot(kb), width="stretch",
+        st.caption("Left to right: answers (grouped by form step) → findings → conclusions → advice "
+                   "(grouped by kind). An arrow means some rule uses the one to conclude the other. "
+                   "Each group is one node until you expand it.")
+        groups = overview_groups(kb)
+        expanded = st.multiselect("Expand groups", list(groups), key="cat_graph_expand",
+                                  format_func=groups.__getitem__)
+        st.graphviz_chart(overview_dot(kb, expanded), width="stretch",
                           alt="Overview of the inference graph: answers, findings, conclusions, advice")
         return
     if mode == "focus":

@@ -328,9 +328,14 @@ def trace_section(kb: KnowledgeBase, report: Report, subject: str) -> None:
     fired = {step.rule for step in report.trace}
     if fired:
         with st.expander("Reasoning graph for this case"):
-            st.caption("The rules that fired (bold boxes), from the answers to the conclusions. "
-                       "Notes are answers, ellipses findings, hexagons conclusions, boxes advice.")
-            st.graphviz_chart(inference_dot(kb, [r for r in kb.rules if r.id in fired], highlight=fired),
+            st.caption("Left to right: the answers given, the findings, the conclusions and the advice "
+                       "this case reached, each marked ✓ with a double outline, joined by the rules "
+                       "that fired. Notes are answers, ellipses findings, hexagons conclusions, "
+                       "boxes advice.")
+            reached = {f"question.{q}" for q in report.answers} | {
+                a for step in report.trace for a in step.asserted}
+            st.graphviz_chart(inference_dot(kb, [r for r in kb.rules if r.id in fired], highlight=fired,
+                                            reached=reached),
                               width="stretch", alt=f"Reasoning graph: {len(fired)} rules fired")
 
 
