@@ -340,6 +340,9 @@ def test_report_formats_are_built_only_when_clicked(at: AppTest, monkeypatch: py
         data = build()
         assert data, label
     assert calls == ["md"]
+    # a second download of the same report is served from the session's memory
+    again = {label: build() for label, _, _, build in report_formats(render_kb(), report, "a note")}
+    assert calls == ["md"] and all(again.values())
 
 
 def render_kb() -> KnowledgeBase:
