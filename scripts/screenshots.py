@@ -25,6 +25,8 @@ from playwright.sync_api import Page, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from engine import assess, default_knowledge_base, parse_case  # noqa: E402
+from engine.render import render_html  # noqa: E402
 from engine.vignettes import default_vignettes  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -82,8 +84,14 @@ def main() -> None:
 
                 def shot(name: str) -> None:
                     settle(page)
+                    # Streamlit scrolls inside its main area: grow the window to its content instead.
+                    height = page.evaluate('(document.querySelector(\'[data-testid="stMain"]\') || '
+                                           'document.body).scrollHeight')
+                    page.set_viewport_size({"width": args.width, "height": min(max(int(height), 900), 9000)})
+                    settle(page)
                     path = args.out / f"{name}.png"
                     page.screenshot(path=str(path), full_page=True)
+                    page.set_viewport_size({"width": args.width, "height": 1000})
                     print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
 
                 page.goto(url)
@@ -96,6 +104,8 @@ def main() -> None:
                 shot("05-case-file-and-report")
                 page.get_by_role("link", name="Assessment", exact=True).click()
                 shot("02-assessment-loaded")
+                page.get_by_role("radiogroup", name="Step").get_by_text("Review", exact=False).click()
+                shot("02b-assessment-review")
                 page.get_by_role("link", name="Quick triage", exact=True).click()
                 shot("03-quick-triage")
                 page.get_by_role("link", name="Results", exact=True).click()
@@ -109,6 +119,16 @@ def main() -> None:
                 shot("08-inference-graph-overview")
                 page.get_by_role("link", name="Training vignettes", exact=True).click()
                 shot("09-training-vignettes")
+                # The report as the HTML download renders it (the PDF is made from the same page).
+                kb = default_knowledge_base()
+                report = assess(parse_case(vignette.case, kb), explain=True)
+                html_file = Path(tmp) / "report.html"
+                html_file.write_text(render_html(report, kb), encoding="utf-8")
+                page.goto(html_file.as_uri())
+                page.wait_for_timeout(300)
+                path = args.out / "10-report-html.png"
+                page.screenshot(path=str(path), full_page=True)
+                print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
                 browser.close()
         finally:
             proc.terminate()
