@@ -248,9 +248,9 @@ def change_lines(kb: KnowledgeBase, variants: Iterable[Mapping[str, Any]], kind_
                 order.append(key)
             groups[key].append(_region(kb, c["question"], int(c["to"])))
             continue
-        parts = [f"“{question_label(kb, c['question'], subject)}” is "
-                 f"{answer_words(kb, c['question'], c['to'])} (now {_now(kb, c)})" for c in changes]
-        key = ("set", tuple((c["question"], c["to"]) for c in changes), result)
+        parts = [f"“{question_label(kb, c['question'], subject)}” is {_to_words(kb, c)} "
+                 f"(now {_now(kb, c)})" for c in changes]
+        key = ("set", tuple(parts), result)
         if key not in texts:
             texts[key] = f"If {' and '.join(parts)}: {result}"
             order.append(key)
@@ -261,12 +261,27 @@ def change_lines(kb: KnowledgeBase, variants: Iterable[Mapping[str, Any]], kind_
             continue
         _, qid, before, result = key
         for low, high in _merge(groups[key]):
-            q = kb.questions[qid]
-            if q.minimum is not None and low != -INF and low <= q.minimum and high != INF:
-                low = -INF
+            low, high = _open_ends(kb.questions[qid], low, high)
             lines.append(f"If “{question_label(kb, qid, subject)}” is {_range_text(low, high)} "
                          f"(now {_now(kb, {'question': qid, 'from': before})}): {result}")
     return lines
+
+
+def _to_words(kb: KnowledgeBase, change: Mapping[str, Any]) -> str:
+    """A change's new answer in words; a number as the range that concludes the same."""
+    to = change["to"]
+    if not isinstance(to, int) or change["question"] not in kb.questions:
+        return answer_words(kb, change["question"], to)
+    return _range_text(*_open_ends(kb.questions[change["question"]], *_region(kb, change["question"], to)))
+
+
+def _open_ends(q: Question, low: float, high: float) -> tuple[float, float]:
+    """A range with the scale's own ends left open ("at least 26", not "from 26 to 5200")."""
+    if q.maximum is not None and high != INF and high >= q.maximum and low != -INF:
+        high = INF
+    if q.minimum is not None and low != -INF and low <= q.minimum and high != INF:
+        low = -INF
+    return low, high
 
 
 def _now(kb: KnowledgeBase, change: Mapping[str, Any]) -> str:
