@@ -52,7 +52,7 @@ def test_every_vignettes_explanations_are_tidy(vid: str, kb: KnowledgeBase) -> N
         if ref in explained:
             continue
         item = why_not_summary(kb, ref, rules, report.subject, explained)
-        for title, own in item.ways:
+        for _title, own in item.ways:
             assert not set(own) & set(item.shared), "a shared reason is repeated in a way"
             assert len(own) == len(set(own))
         text = why_not_markdown(item)
