@@ -8,6 +8,7 @@ the other pages once per step or tab. The "show rule ids" view is the one place 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -28,8 +29,12 @@ def session() -> AppTest:
     return run(AppTest.from_file(APP, default_timeout=60))
 
 
+# The page's own scripts and styles (ui/a11y.py) are code, not text anyone reads.
+CODE = re.compile(r"<(script|style)\b.*?</\1>", re.DOTALL)
+
+
 def scan(at: AppTest, kb: KnowledgeBase, where: str) -> None:
-    found = engine_tokens(kb, texts(at) + "\n" + "\n".join(
+    found = engine_tokens(kb, CODE.sub("", texts(at)) + "\n" + "\n".join(
         str(getattr(w, "label", "")) for kind in ("radio", "selectbox", "number_input", "button",
                                                     "toggle", "text_input", "date_input")
         for w in getattr(at, kind)))
