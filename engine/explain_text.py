@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.kb_loader import KnowledgeBase
+from engine.plain import change_lines
 from engine.report import Report
 
 STATUS = {"met": "[met]    ", "unmet": "[unmet]  ", "unknown": "[unknown]"}
@@ -59,10 +60,10 @@ def explanation_text(kb: KnowledgeBase, report: Report, why_not: str | None = No
         out.append("")
     for name, variants in ex["what_would_change"].items():
         out.append(f"What would change the {name}:")
-        for v in variants[:12]:
-            changes = " and ".join(f"{c['prompt']} {c['from_text']} -> {c['to_text']}" for c in v["changes"])
-            out.append(f"  {changes}  =>  {v['result']}")
-        if not variants:
+        # In words: never a change to unknown, ranges of numbers merged (engine.plain).
+        lines = change_lines(kb, variants, name, report.subject)
+        out.extend(f"  {line}" for line in lines[:12])
+        if not lines:
             out.append("  no change of one answer" + (" or two" if any(
                 len(v["changes"]) > 1 for vs in ex["what_would_change"].values() for v in vs) else ""))
         out.append("")

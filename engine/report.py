@@ -188,6 +188,7 @@ class Report(Out):
     case_id: str | None
     subject: str
     as_of: str | None = None
+    answers: dict[str, Answer] = Field(default_factory=dict)
     spectrum: Spectrum
     drivers: list[str]
     formulations: list[str]
@@ -342,6 +343,7 @@ def build_report(kb: KnowledgeBase, case: Case, run: Run) -> Report:
         case_id=case.case_id,
         subject=case.subject,
         as_of=case.as_of.isoformat() if case.as_of else None,
+        answers={k: case.answers[k] for k in kb.questions if k in case.answers},
         spectrum=Spectrum(
             position=position.id,
             label=position.label,

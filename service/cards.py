@@ -8,24 +8,22 @@ so the shared formulation card of the reports can replace its body in one place.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from engine import Case, KnowledgeBase, Report, assess, default_knowledge_base
+from engine.answer_forms import for_reasoning
+from engine.formulation import card_markdown, formulation_card
 from engine.inference import Evaluator
 from engine.report import QuestionOut
-from engine.whatif import next_questions
+from engine.whatif import Sweeper, next_questions, robustness
 
 LEVELS = ("info", "warning", "critical")  # CDS Hooks indicators, in order of increasing urgency
 SUMMARY_MAX = 139  # the spec: a summary of fewer than 140 characters
-TOP_CAUTIONS = 3
-OPEN_QUESTIONS = 3
 AGREE_LABEL = "Record my agreement with this assessment"
 _OVERRIDE_REASONS = Path(__file__).with_name("override_reasons.json")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 
 
 def report_for_cards(case: Case, evaluator: Evaluator) -> Report:
@@ -38,10 +36,15 @@ def report_for_cards(case: Case, evaluator: Evaluator) -> Report:
     """
     report = assess(case, evaluator)
     kb = evaluator.kb
+    reasoned = for_reasoning(kb, case, None)
     questions = [QuestionOut(id=qid, prompt=kb.questions[qid].wording(case.subject), could_change=could,
                              needed=bool(could))
-                 for qid, could in next_questions(kb, case.answers)]
-    return report.model_copy(update={"questions": questions})
+                 for qid, could in next_questions(kb, reasoned.answers)]
+    # The card says whether the position is stable: the robustness search, without the what-ifs.
+    robust = robustness(kb, Sweeper(kb, reasoned.answers))
+    stable = {"stable": robust.stable and report.completeness.complete,
+              "reachable_positions": list(robust.reachable)}
+    return report.model_copy(update={"questions": questions, "explanations": {"robustness": stable}})
 
 
 def indicator(report: Report) -> str:
@@ -72,57 +75,11 @@ def summary(report: Report, kb: KnowledgeBase | None = None) -> str:
     return _fit(head)
 
 
-def _md(text: str) -> str:
-    """Knowledge-base text as literal Markdown (no markup, no HTML, one line)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
-
-
-def _labels(kb: KnowledgeBase, kind: str, ids: list[str]) -> str:
-    return ", ".join(_md(kb.catalogue[kind][i].label) for i in ids)
-
-
 def detail_markdown(report: Report, kb: KnowledgeBase | None = None) -> str:
-    """The card's detail in GitHub-flavoured Markdown, built from the report's conclusions.
-
-    The position with its label and why (the titles of the rules behind it), the evidence for
-    and against, the most urgent cautions, the drivers and formulations, contradicting
-    answers, and what is still open (the first open questions that could change something).
-    """
+    """The card's detail in GitHub-flavoured Markdown: the shared formulation card
+    (`engine.formulation`), the same summary the app and the reports show."""
     kb = kb or default_knowledge_base()
-    titles = {step.rule: step.title for step in report.trace}
-    spectrum = report.spectrum
-    lines = [f"**{_md(spectrum.label)}**", ""]
-    why = [titles[r] for r in spectrum.because if r in titles]
-    if why:
-        lines += ["Why: " + "; ".join(_md(t) for t in why), ""]
-    if spectrum.evidence_for:
-        lines.append("Evidence for: " + "; ".join(_md(e.text) for e in spectrum.evidence_for))
-    if spectrum.against:
-        lines.append("Evidence against: " + "; ".join(_md(e.text) for e in spectrum.against))
-    if spectrum.evidence_for or spectrum.against:
-        lines.append("")
-    if report.cautions:
-        lines.append("**Cautions**")
-        for c in report.cautions[:TOP_CAUTIONS]:
-            lines.append(f"- **{c.level}**: {_md(c.title)}. {_md(c.text)}")
-        more = len(report.cautions) - TOP_CAUTIONS
-        if more > 0:
-            lines.append(f"- and {more} more in the full report")
-        lines.append("")
-    if report.drivers:
-        lines += [f"**Drivers:** {_labels(kb, 'driver', report.drivers)}", ""]
-    if report.formulations:
-        lines += [f"**Formulations:** {_labels(kb, 'formulation', report.formulations)}", ""]
-    if report.inconsistencies:
-        lines += ["**Answers that contradict each other:** "
-                  + "; ".join(_md(i.title) for i in report.inconsistencies), ""]
-    still_open = [q for q in report.questions if q.needed][:OPEN_QUESTIONS]
-    if still_open:
-        lines.append("**Still open** (answers that could change this)")
-        lines += [f"- {_md(q.prompt)}" for q in still_open]
-        lines.append("")
-    lines.append("_Supports clinical judgment; it does not replace it._")
-    return "\n".join(lines)
+    return card_markdown(formulation_card(kb, report))
 
 
 @cache

@@ -21,6 +21,7 @@ from pypdf import PdfReader
 
 from engine import Case, KnowledgeBase, Report, assess, parse_case
 from engine.knowledge import Approach, Entry, Source
+from engine.plain import md_text
 from engine.render import (
     LEVELS,
     NOTICE,
@@ -125,7 +126,7 @@ FULL_SECTION_TEXTS = [
     *(f"{word}: Test caution {lvl}" for lvl, word in LEVELS.items()),
     "Test measure", "Test reason", "Test reading", "Reading text.", "64",
     "Test reflection", "Test open question?", "Test inconsistency",
-    "Test open question? (could change: spectrum position, Test origin label, unknown.thing)",
+    "Test open question? (could change the spectrum position, and 2 other items)",
     "1 other unanswered question would not change any conclusion",
 ]
 
@@ -140,14 +141,18 @@ def test_markdown_renders_every_vignette(vid: str, reports: dict[str, tuple[Repo
     assert f"## Spectrum position: {report.spectrum.label}" in md
     assert NOTICE in md
     assert report.knowledge_base.sha256 in md
-    assert PAYLOAD not in md and "<script" not in md
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+    assert PAYLOAD not in md and not re.search(r"(?<!\\)<", md)  # every < is escaped
+    assert "\\<script\\>alert(1)\\</script\\>" in md  # Markdown-escaped, not HTML-encoded
+    assert "&lt;" not in md
+    appendix = md.index("## Appendix")
     for step in report.trace:
-        assert f"`{step.rule}`: {step.title}" in md
+        assert f"`{step.rule}`: {md_text(step.title)}" in md[appendix:]
+    listed = md[appendix:md.index("### Reasoning")]
     for q in report.questions:
-        assert (q.prompt in md) == q.needed, q.id
+        assert (f". {md_text(q.prompt)}: " in listed) == q.needed, q.id
     for rec in report.recommendations:
-        assert f"- **{rec.title}**: {rec.text}\n  - Pacing: {rec.pacing}\n  - Why: {rec.why}" in md
+        assert f"- **{md_text(rec.title)}**: {md_text(rec.pacing)}" in md[:appendix]
+        assert f"{md_text(rec.text)} Why: {md_text(rec.why)}" in md[appendix:]
 
 
 @pytest.mark.parametrize("vid", IDS)
@@ -217,14 +222,16 @@ def test_every_section_renders_in_markdown_and_html(kb: KnowledgeBase) -> None:
     report, kb2 = full_report(kb)
     md = render_markdown(report, kb2, generated=FIXED)
     page_text = " ".join("".join(_parse_html(render_html(report, kb2, generated=FIXED)).itertext()).split())
+    plain_md = md.replace("\\", "")
     for text in FULL_SECTION_TEXTS:
-        assert text in md, text
+        assert text in plain_md, text
         assert text in page_text, text
-    # grouped by approach, in knowledge-base order, each with pacing and why
-    assert md.index("### Test approach one") < md.index("- **Test recommendation b**") \
-        < md.index("- **Test recommendation c**") < md.index("### Test approach two") \
+    # grouped by approach, in knowledge-base order, each with pacing (and in full in the appendix)
+    assert md.index("**Test approach one**") < md.index("- **Test recommendation b**") \
+        < md.index("- **Test recommendation c**") < md.index("**Test approach two**") \
         < md.index("- **Test recommendation a**")
-    assert "  - Pacing: Pacing a.\n  - Why: Why a." in md
+    assert "- **Test recommendation a**: Pacing a." in md
+    assert "Do a. Why: Why a." in md[md.index("## Appendix"):]
     assert "none established" not in md
     assert "Not needed?" not in md and "Not needed?" not in page_text  # counted, not listed
 
@@ -247,9 +254,9 @@ def test_missing_field_fails_loudly(reports: dict[str, tuple[Report, Case]], kb:
     with pytest.raises(UndefinedError):
         environment().from_string("{{ r.no_such_field }}").render(r=report)
     unknown = report.model_copy(update={"drivers": ["not_in_the_catalogue"]})
-    with pytest.raises(UndefinedError):
+    with pytest.raises((UndefinedError, KeyError)):
         render_markdown(unknown, kb, generated=FIXED)
-    with pytest.raises(UndefinedError):
+    with pytest.raises((UndefinedError, KeyError)):
         render_html(unknown, kb, generated=FIXED)
 
 
@@ -263,7 +270,7 @@ def test_html_template_autoescapes_and_markdown_does_not() -> None:
 def test_markdown_notes_are_an_inert_quote() -> None:
     quoted = quote_markdown("a <b>&amp;</b> *x* _y_ `z` [l](u) |t|\r\n# h\n- item\n12. n\n\n   ===\n\x07end")
     assert quoted.split("\n") == [
-        "> a &lt;b&gt;&amp;amp;&lt;/b&gt; \\*x\\* \\_y\\_ \\`z\\` \\[l\\](u) \\|t\\|\\",
+        "> a \\<b\\>\\&amp;\\</b\\> \\*x\\* \\_y\\_ \\`z\\` \\[l\\](u) \\|t\\|\\",
         "> \\# h\\",
         "> \\- item\\",
         "> 12\\. n",
@@ -288,8 +295,8 @@ def test_generated_date_stays_outside_the_reasoning(reports: dict[str, tuple[Rep
         b = render(report, kb, notes=case.notes, generated=other)
         assert a != b
         assert a.replace(FIXED.isoformat(), other.isoformat()) == b
-        assert FIXED.isoformat() not in a[a.index("Reasoning"):a.rindex("Knowledge base")]
-    assert f"- Generated: {date.today().isoformat()}" in render_markdown(report, kb)
+        assert FIXED.isoformat() not in a[a.index("Reasoning:"):a.rindex("Knowledge base")]
+    assert f"| Generated | {date.today().isoformat()} |" in render_markdown(report, kb)
 
 
 # ---- golden file ---------------------------------------------------------------------------
@@ -309,3 +316,53 @@ def test_templates_reference_nothing_external() -> None:
     for path in TEMPLATES.iterdir():
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"url\(|@import|https?://|<link|<img|<script|src=", text), path.name
+
+
+# ---- plain language and length (issue 11) ------------------------------------------------------
+
+APPENDIX = "Appendix: open questions, reasoning and rule ids"
+
+
+def body_pages(pdf: bytes) -> int:
+    """The PDF's pages before the appendix (which starts on a new page under its heading)."""
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    starts = [i for i, p in enumerate(pages) if APPENDIX in p.extract_text()]
+    assert len(starts) == 1, "the appendix heading is missing or repeated"
+    return starts[0]
+
+
+@pytest.mark.parametrize("vid", IDS)
+def test_main_body_fits_two_a4_pages(vid: str, pdfs: dict[str, bytes]) -> None:
+    reader = PdfReader(io.BytesIO(pdfs[vid]))
+    width, height = (float(x) for x in reader.pages[0].mediabox[2:])
+    assert (round(width), round(height)) == (595, 842)  # A4 in points
+    assert 1 <= body_pages(pdfs[vid]) <= 2
+
+
+def test_the_page_count_check_can_fail(kb: KnowledgeBase) -> None:
+    report, kb2 = full_report(kb)
+    many = [r.model_copy(update={"id": f"{r.id}_{i}", "title": f"{r.title} {i}"})
+            for i in range(60) for r in report.recommendations]
+    long = report.model_copy(update={"recommendations": many})
+    assert body_pages(render_pdf(long, kb2, generated=FIXED)) > 2
+
+
+def main_body(text: str) -> str:
+    """The report's text before its appendix."""
+    return text[:text.index(APPENDIX)]
+
+
+@pytest.mark.parametrize("vid", IDS)
+def test_no_engine_id_in_the_main_body_of_any_format(vid: str, reports: dict[str, tuple[Report, Case]],
+                                                     pdfs: dict[str, bytes], kb: KnowledgeBase) -> None:
+    from tests.plain_check import engine_tokens
+
+    report, _ = reports[vid]
+    md = render_markdown(report, kb, notes=None, generated=FIXED)
+    page = render_html(report, kb, notes=None, generated=FIXED)
+    html_text = " ".join("".join(_parse_html(page).find("body").itertext()).split())
+    for name, text in (("markdown", md.replace("\\", "")), ("html", html_text), ("pdf", _text(pdfs[vid]))):
+        assert engine_tokens(kb, main_body(text)) == [], name
+    # the appendix does carry the ids, for audit
+    for step in report.trace:
+        assert step.rule in md[md.index("## Appendix"):]

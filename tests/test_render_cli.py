@@ -30,7 +30,10 @@ def test_text_formats_to_stdout(fmt: str, case_file: Path, capsys: pytest.Captur
     assert main(["assess", str(case_file), "--format", fmt]) == EXIT_OK
     out = capsys.readouterr().out
     assert "Spectrum position:" in out
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
+    # HTML entity-encodes the notes; Markdown backslash-escapes them (never HTML entities)
+    escaped = ("&lt;script&gt;alert(1)&lt;/script&gt;" if fmt == "html"
+               else "\\<script\\>alert(1)\\</script\\>")
+    assert escaped in out
     assert PAYLOAD not in out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine import default_knowledge_base
-from ui.form import answerable, step_form
+from ui.form import answerable, go_to_step, step_form, step_of
 from ui.state import CLIENT, evaluate, subject_of, workspace
 from ui.words import option_label, question_label
 
@@ -28,12 +28,16 @@ def provisional(kb, ws) -> None:  # type: ignore[no-untyped-def]
 
 def review(kb, ws) -> None:  # type: ignore[no-untyped-def]
     """The last step: what was answered, and the way to the results."""
-    st.subheader("Review")
+    st.subheader("Review")  # the step's heading (focus moves here from Next)
     subject = subject_of(ws, kb)
     given = [q for q in answerable(ws, kb) if q.id in ws.answers]
     if given:
-        st.markdown("\n".join(f"- {question_label(kb, q.id, subject)} **{option_label(q, ws.answers[q.id])}**"
-                              for q in given))
+        st.caption("Select an answer to change it in its step.")
+        for q in given:
+            index = step_of(ws, kb, q.id)
+            st.button(f"{question_label(kb, q.id, subject)} {option_label(q, ws.answers[q.id])}",
+                      key=f"review_{q.id}", type="tertiary", icon=":material/edit:",
+                      on_click=go_to_step, args=(ws, index), disabled=index is None)
     else:
         st.markdown("Nothing answered yet: every question counts as unknown.")
     st.page_link("ui/results.py", label="See the results", icon=":material/insights:")

@@ -12,9 +12,20 @@ import logging
 import streamlit as st
 
 from engine import CaseError, KnowledgeBase, default_knowledge_base, parse_text
+from ui.a11y import page_style
 from ui.downloads import case_downloads, report_downloads
-from ui.state import CLIENT, SELF, Workspace, build_case, evaluate, load_case, session, workspace
-from ui.views import case_line, md_text, problems_box
+from ui.state import (
+    CLIENT,
+    SELF,
+    Workspace,
+    build_case,
+    evaluate,
+    load_case,
+    session,
+    subject_of,
+    workspace,
+)
+from ui.views import answer_next, case_line, md_text, problems_box
 from ui.widgets import sync
 
 log = logging.getLogger(__name__)
@@ -62,6 +73,7 @@ def _uploaded(ws_name: str, key: str) -> None:
 def render() -> None:
     """Draw the page."""
     kb = default_knowledge_base()
+    page_style()
     st.title(PAGE_TITLE)
     which = st.radio("Which case", list(WORKSPACES), key="io_workspace", horizontal=True,
                      format_func=WORKSPACES.__getitem__)
@@ -98,6 +110,7 @@ def render() -> None:
         problems_box(ev.problems)
     else:
         report_downloads(kb, ev.report, ws.notes or None, key=f"io_{which}_report")
+        answer_next(kb, ws, ev.report, subject_of(ws, kb))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ import streamlit as st
 
 from engine import KnowledgeBase, default_knowledge_base
 from engine.knowledge import Rule
-from ui.graph import inference_dot, overview_dot, related_rules
-from ui.views import md_text
+from ui.a11y import page_style
+from ui.graph import inference_dot, overview_dot, overview_groups, related_rules
+from ui.views import SHOW_IDS_KEY, md_text, show_ids
 from ui.words import KIND_NAMES, condition_words, kind_name, ref_label
 
 PAGE_TITLE = "Rule catalogue"
@@ -39,7 +40,7 @@ def filter_rules(kb: KnowledgeBase, text: str, concludes: list[str], sections: l
 
 def rule_card(kb: KnowledgeBase, rule: Rule) -> None:
     """One rule explained: conditions in words, what it concludes, its source."""
-    with st.expander(f"{rule.title}  ·  {rule.id}"):
+    with st.expander(rule.title + (f"  ·  {rule.id}" if show_ids() else "")):
         st.markdown(md_text(rule.explanation))
         conds = [f"- {md_text(condition_words(kb, c))}" for c in rule.when]
         conds += [f"- and not: {md_text(ref_label(kb, r))}" for r in rule.unless]
@@ -50,8 +51,9 @@ def rule_card(kb: KnowledgeBase, rule: Rule) -> None:
         if rule.source.reference:
             src += f" ({md_text(rule.source.reference)})"
         st.markdown(src)
-        st.caption(f"Stage {kb.strata.get(rule.id, 0) + 1}: it runs after every rule whose "
-                   "conclusions it reads.")
+        if show_ids():
+            st.caption(f"Rule id `{rule.id}`; stage {kb.strata.get(rule.id, 0) + 1} (it runs after every "
+                       "rule whose conclusions it reads).")
 
 
 def graph_tab(kb: KnowledgeBase, rules: list[Rule], targets: list[str]) -> None:
@@ -61,10 +63,13 @@ def graph_tab(kb: KnowledgeBase, rules: list[Rule], targets: list[str]) -> None:
     mode = st.radio("Graph", list(modes), key="cat_graph_mode", horizontal=True,
                     format_func=modes.__getitem__)
     if mode == "overview":
-        st.caption("Answers (grouped by form step) → findings → conclusions → advice (grouped by kind). "
-                   "An arrow means some rule uses the one to conclude the other. Hover a node for its "
-                   "full text.")
-        st.graphviz_chart(overview_dot(kb), width="stretch",
+        st.caption("Left to right: answers (grouped by form step) → findings → conclusions → advice "
+                   "(grouped by kind). An arrow means some rule uses the one to conclude the other. "
+                   "Each group is one node until you expand it.")
+        groups = overview_groups(kb)
+        expanded = st.multiselect("Expand groups", list(groups), key="cat_graph_expand",
+                                  format_func=groups.__getitem__)
+        st.graphviz_chart(overview_dot(kb, expanded), width="stretch",
                           alt="Overview of the inference graph: answers, findings, conclusions, advice")
         return
     if mode == "focus":
@@ -94,6 +99,7 @@ def graph_tab(kb: KnowledgeBase, rules: list[Rule], targets: list[str]) -> None:
 def render() -> None:
     """Draw the page."""
     kb = default_knowledge_base()
+    page_style()
     st.title(PAGE_TITLE)
     st.markdown(f"The {len(kb.rules)} rules the engine reasons with, each with its conditions in "
                 "words and its source. Several rules concluding the same thing are alternatives.")
@@ -110,8 +116,9 @@ def render() -> None:
                                    format_func=lambda r: f"{kind_name(r)}: {ref_label(kb, r)}")
     with by_source:
         chosen = st.multiselect("Source section", sections, key="cat_sections")
-    rules = filter_rules(kb, text, concludes, chosen)
-    st.caption(f"{len(rules)} of {len(kb.rules)} rules shown.")
+    rules = sorted(filter_rules(kb, text, concludes, chosen), key=lambda r: (r.title.lower(), r.id))
+    st.caption(f"{len(rules)} of {len(kb.rules)} rules shown, by title.")
+    st.toggle("Show rule ids (for trainees and knowledge engineers)", key=SHOW_IDS_KEY)
 
     tab_list, tab_graph = st.tabs(["Rules", "Inference graph"])
     with tab_list:

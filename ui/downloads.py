@@ -7,6 +7,7 @@ file could drop it before the browser fetched it. Nothing is written on the serv
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from functools import partial
 
@@ -14,6 +15,7 @@ import streamlit as st
 
 import engine.render as render
 from engine import Case, KnowledgeBase, Report, dump_case
+from ui.state import session
 
 
 def file_stem(case: Case | None, report: Report | None = None) -> str:
@@ -39,12 +41,30 @@ def case_downloads(case: Case, key: str) -> None:
 LABELS = {"markdown": "Markdown", "html": "HTML", "pdf": "PDF"}
 
 
+MEMO_KEY = "report_bytes"
+MEMO_SIZE = 6  # built reports kept in this session's memory (a PDF is some 40 KB)
+
+
+def _built(report: Report, fmt: str, kb: KnowledgeBase, notes: str | None) -> bytes:
+    """The report in one format, built once per session and kept in the session's memory only:
+    a second download of the same report (or the PDF after the HTML) is served from there,
+    nothing is written to disk on the server."""
+    memo: dict[tuple[str, str], bytes] = session().setdefault(MEMO_KEY, {})
+    key = (fmt, hashlib.sha256((report.model_dump_json() + "\0" + (notes or "")).encode()).hexdigest())
+    data = memo.get(key)
+    if data is None:
+        data = render.render_bytes(report, fmt, kb, notes=notes)  # type: ignore[arg-type]
+        if len(memo) >= MEMO_SIZE:
+            memo.pop(next(iter(memo)))
+        memo[key] = data
+    return data
+
+
 def report_formats(kb: KnowledgeBase, report: Report,
                    notes: str | None) -> list[tuple[str, str, str, Callable[[], bytes]]]:
     """The report formats: (label, extension, mime, builder); the notes go into each, escaped."""
     return [
-        (LABELS.get(fmt, fmt), ext, mime,
-         partial(render.render_bytes, report, fmt, kb, notes=notes))  # type: ignore[arg-type]
+        (LABELS.get(fmt, fmt), ext, mime, partial(_built, report, fmt, kb, notes))
         for fmt, (ext, mime) in render.FORMATS.items()
     ]
 

@@ -12,8 +12,9 @@ import streamlit as st
 from engine import KnowledgeBase
 from engine.case import NOTES_MAX
 from engine.knowledge import Group, Question
+from ui.a11y import focus_heading, page_style
 from ui.state import Workspace, case_id_problem, session, subject_of
-from ui.widgets import question_input, sync
+from ui.widgets import SOURCES_KEY, question_input, sync
 
 
 def form_steps(ws: Workspace, kb: KnowledgeBase) -> list[tuple[Group, list[Question]]]:
@@ -37,6 +38,19 @@ def answerable(ws: Workspace, kb: KnowledgeBase) -> list[Question]:
 def _go(ws: Workspace, key: str, index: int) -> None:
     session()[key] = index
     ws.step = index
+    # Back, Next and a reviewed answer open the step at its top, with focus on its heading.
+    session()[f"{ws.prefix}_focus"] = int(session().get(f"{ws.prefix}_focus_n", 0)) + 1
+    session()[f"{ws.prefix}_focus_n"] = session()[f"{ws.prefix}_focus"]
+
+
+def go_to_step(ws: Workspace, index: int) -> None:
+    """Open a step of the form (e.g. from the review), at its top with focus on its heading."""
+    _go(ws, f"{ws.prefix}_step", index)
+
+
+def step_of(ws: Workspace, kb: KnowledgeBase, qid: str) -> int | None:
+    """The index of the form step that asks a question."""
+    return next((i for i, (_, qs) in enumerate(form_steps(ws, kb)) if any(q.id == qid for q in qs)), None)
 
 
 def case_fields(ws: Workspace) -> None:
@@ -78,11 +92,17 @@ def step_form(ws: Workspace, kb: KnowledgeBase, final_label: str,
                      f"{done} of {len(asked)} questions answered; the rest count as unknown.")
     if header is not None:
         header()
+    page_style()
+    focus = state.pop(f"{ws.prefix}_focus", None)
+    if focus is not None:
+        focus_heading(labels[index] if index >= len(steps) else steps[index][0].label, int(focus))
     if index < len(steps):
         step, questions = steps[index]
         st.subheader(step.label)
         if step.help:
             st.caption(step.help)
+        if questions:
+            st.toggle("Show where each question comes from (its source)", key=SOURCES_KEY)
         subject = subject_of(ws, kb)
         groups = {g.id: g.label for g in kb.groups}
         shown_group = None

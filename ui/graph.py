@@ -48,11 +48,16 @@ def _short(text: str, width: int = 28) -> str:
 
 
 def inference_dot(kb: KnowledgeBase, rules: Iterable[Rule], highlight: Iterable[str] = (),
-                  focus: str | None = None) -> str:
-    """DOT for the given rules; rules in `highlight` (e.g. the ones that fired) drawn bold, the
-    `focus` fact with a heavy outline."""
+                  focus: str | None = None, reached: Iterable[str] = ()) -> str:
+    """DOT for the given rules, layered left to right (answers, findings, conclusions, advice).
+
+    Rules in `highlight` (the ones that fired) and the facts in `reached` (answers given, facts
+    derived: 'question.<id>' or 'kind.id') are the case's path: drawn with a double outline, a
+    bold line and a "✓" in their label, not by colour alone. The `focus` fact has a heavy outline.
+    """
     rules = list(rules)
     bold = set(highlight)
+    on_path = set(reached)
     nodes: dict[str, str] = {}   # node id -> kind
     edges: list[str] = []
 
@@ -64,8 +69,11 @@ def inference_dot(kb: KnowledgeBase, rules: Iterable[Rule], highlight: Iterable[
     for rule in rules:
         rid = f"rule:{rule.id}"
         style = "bold" if rule.id in bold else "solid"
-        edges.append(f"{_q(rid)} [shape=box, style=\"rounded,{style}\", fontsize=8, fillcolor=white, "
-                     f"label={_short(rule.title, 26)}, tooltip={_q(rule.id + ': ' + rule.title)}, "
+        fired = rule.id in bold and bool(on_path)
+        title = ("✓ " if fired else "") + rule.title
+        marks = 'fillcolor="#fef9c3", peripheries=2, ' if fired else "fillcolor=white, "
+        edges.append(f"{_q(rid)} [shape=box, style=\"rounded,{style}\", fontsize=8, {marks}"
+                     f"label={_short(title, 26)}, tooltip={_q(rule.title)}, "
                      'margin="0.04,0.02"];')
         for cond in rule.when:
             if isinstance(cond, Holds):
@@ -96,6 +104,11 @@ def inference_dot(kb: KnowledgeBase, rules: Iterable[Rule], highlight: Iterable[
                     else ref_label(kb, nid))
             fill = FILLS.get(kind, "#ffffff")
             pen = "penwidth=3, " if nid == focus else ""
+            if nid in on_path:
+                pen += "peripheries=2, "
+                text = "✓ " + text
+            elif on_path:
+                pen += 'fontcolor="#4b5563", style="filled,dashed", '
             lines.append(f"{_q(nid)} [{pen}shape={SHAPES.get(kind, 'box')}, fillcolor=\"{fill}\", "
                          f"label={_short(text)}, tooltip={_q(text)}];")
         lines.append("}")
@@ -128,13 +141,24 @@ def related_rules(kb: KnowledgeBase, ref: str) -> list[Rule]:
     return sorted(chosen.values(), key=lambda r: r.id)
 
 
-def overview_dot(kb: KnowledgeBase) -> str:
-    """The whole knowledge base at a glance: answers grouped by form step, findings and
-    conclusions one by one, advice grouped by kind, joined wherever some rule joins them."""
+GROUPS = {"findings": "Findings", "spectrum": "Spectrum positions", "driver": "Drivers",
+          "formulation": "Formulations", "origin": "Likely origins"}
+
+
+def overview_groups(kb: KnowledgeBase) -> dict[str, str]:
+    """The overview's collapsible groups (besides the answers' form steps and the advice kinds)."""
+    return dict(GROUPS)
+
+
+def overview_dot(kb: KnowledgeBase, expanded: Iterable[str] = ()) -> str:
+    """The whole knowledge base at a glance, left to right: answers grouped by form step, then one
+    node per group of findings and of each kind of conclusion (each group listed one by one when
+    in `expanded`), then advice grouped by kind, joined wherever some rule joins them."""
     step_of = {q.id: q.step for q in kb.questions.values()}
     step_label = {s.id: s.label for s in kb.steps}
     conclusion_kinds = LAYERS[2][2]
     advice_kinds = LAYERS[3][2]
+    open_groups = set(expanded)
     nodes: dict[str, tuple[str, str]] = {}   # node id -> (layer, label)
     counts: dict[str, set[str]] = {}
 
@@ -149,9 +173,15 @@ def overview_dot(kb: KnowledgeBase) -> str:
             counts.setdefault(nid, set()).add(ident)
             nodes[nid] = ("advice", KIND_NAMES.get(kind, kind))
         else:
-            nid = f"{kind}.{ident}"
+            group = kind if kind in conclusion_kinds else "findings"
             layer = "conclusions" if kind in conclusion_kinds else "findings"
-            nodes[nid] = (layer, ref_label(kb, nid))
+            if group in open_groups:
+                nid = f"{kind}.{ident}"
+                nodes[nid] = (layer, ref_label(kb, nid))
+            else:
+                nid = f"group.{group}"
+                counts.setdefault(nid, set()).add(f"{kind}.{ident}")
+                nodes[nid] = (layer, GROUPS.get(group, group))
         return nid
 
     edges: set[tuple[str, str]] = set()
@@ -178,8 +208,7 @@ def overview_dot(kb: KnowledgeBase) -> str:
         members = [n for n, (lay, _) in nodes.items() if lay == layer]
         if not members:
             continue
-        lines.append(f"subgraph cluster_{layer} {{ label={_q(title)}; style=dashed; color=\"#9ca3af\"; "
-                     "rank=same;")
+        lines.append(f"subgraph cluster_{layer} {{ label={_q(title)}; style=dashed; color=\"#9ca3af\";")
         for nid in sorted(members):
             label = nodes[nid][1]
             if nid in counts:

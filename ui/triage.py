@@ -8,10 +8,11 @@ from __future__ import annotations
 import streamlit as st
 
 from engine import KnowledgeBase, Report, default_knowledge_base
+from ui.a11y import page_style
 from ui.state import CLIENT, Workspace, effective_answers, evaluate, subject_of, workspace
 from ui.views import CONCLUSION_KINDS, explanations, md_text, problems_box, spectrum_section
 from ui.widgets import question_input, sync
-from ui.words import kind_name, ref_label
+from ui.words import could_change_most, ref_label
 
 PAGE_TITLE = "Quick triage"
 AT_ONCE = 3     # next questions shown together
@@ -52,6 +53,7 @@ def render() -> None:
     ws = workspace(CLIENT)
     sync(ws, kb)
     subject = subject_of(ws, kb)
+    page_style()
     st.title(PAGE_TITLE)
     st.markdown("A few questions, chosen because their answers are the most likely to change the "
                 "result. The result updates with each answer. Everything answered here is kept "
@@ -112,8 +114,7 @@ def render() -> None:
         with st.container(border=True):
             question_input(ws, kb, q, subject)
             if could:
-                st.caption("Its answer could change: " + ", ".join(
-                    ref_label(kb, r) if "." in r else kind_name(r) for r in could))
+                st.caption("Its answer could change " + md_text(could_change_most(kb, could)) + ".")
     ws.triage_shown = shown_next
     left, right = st.columns(2)
     with left:

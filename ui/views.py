@@ -14,12 +14,19 @@ import streamlit as st
 
 from engine import Case, KnowledgeBase, Report
 from engine.explain import how as engine_how
+from engine.formulation import card_markdown, formulation_card
+from engine.plain import (
+    change_lines,
+    could_change_most,
+    could_change_summary,
+    why_not_markdown,
+    why_not_summary,
+)
 from engine.render import NOTICE
 from ui.graph import inference_dot
 from ui.spectrum import describe, spectrum_html
-from ui.state import Evaluation, subject_question
+from ui.state import Evaluation, Workspace, effective_answers, subject_question
 from ui.words import (
-    condition_words,
     fact_words,
     kind_name,
     md_text,
@@ -35,7 +42,17 @@ LEVELS = {"critical": ("Critical", st.error, ":material/report:"),
           "warning": ("Warning", st.warning, ":material/warning:"),
           "info": ("Info", st.info, ":material/info:")}
 PIVOTAL_SHOWN = 4
-STATUS_WORDS = {"met": "✓ met", "unmet": "✗ not met", "unknown": "? unknown (not answered)"}
+SHOW_IDS_KEY = "show_rule_ids"
+
+
+def show_ids() -> bool:
+    """Whether the trainee's "show rule ids" view is on (ids are hidden from everyone else)."""
+    return bool(st.session_state.get(SHOW_IDS_KEY, False))
+
+
+def rule_id(rule: object) -> str:
+    """A rule's id in backticks for the "show rule ids" view, else nothing."""
+    return f" (`{rule}`)" if show_ids() and rule else ""
 
 
 def explanations(report: Report) -> Mapping[str, Any]:
@@ -57,7 +74,7 @@ def how_steps(kb: KnowledgeBase, steps: Iterable[Mapping[str, Any]], subject: st
     lines = []
     for step in steps:
         pad = "    " * int(step.get("depth", 0))
-        lines.append(f"{pad}- **{md_text(str(step.get('title', '')))}** (`{step.get('rule', '')}`)  ")
+        lines.append(f"{pad}- **{md_text(str(step.get('title', '')))}**{rule_id(step.get('rule'))}  ")
         if step.get("explanation"):
             lines.append(f"{pad}  {md_text(str(step['explanation']))}  ")
         used = [md_text(fact_words(kb, u, subject)) for u in step.get("used", [])]
@@ -80,55 +97,21 @@ def how_expander(kb: KnowledgeBase, report: Report, ref: str, subject: str) -> N
             st.markdown("No rule fired for this; it is the default when nothing else applies.")
 
 
-def _condition_texts(kb: KnowledgeBase, rule_id: str, count: int) -> list[str] | None:
-    """A rule's conditions in words, in the engine's order (when, then unless)."""
-    rule = next((r for r in kb.rules if r.id == rule_id), None)
-    if rule is None:
-        return None
-    texts = [condition_words(kb, c) for c in rule.when]
-    texts += [f"without “{ref_label(kb, r)}”" for r in rule.unless]
-    return texts if len(texts) == count else None
-
-
-def why_not_lines(kb: KnowledgeBase, rules: Iterable[Mapping[str, Any]], depth: int = 0) -> list[str]:
-    """The rules that could have reached a conclusion, each condition with its status in words."""
-    pad = "    " * depth
-    lines = []
-    for rule in rules:
-        rid = str(rule.get("rule", ""))
-        lines.append(f"{pad}- {md_text(str(rule.get('title', '')))} (`{rid}`)")
-        conds = list(rule.get("conditions", []))
-        texts = _condition_texts(kb, rid, len(conds))
-        for i, cond in enumerate(conds):
-            status = str(cond.get("status"))
-            text = texts[i] if texts else str(cond.get("label") or cond.get("text", ""))
-            line = f"{pad}    - {STATUS_WORDS.get(status, status)}: {md_text(text)}"
-            if status == "unmet" and cond.get("value") not in (None, "unanswered"):
-                line += f" (answer given: {md_text(str(cond['value']))})"
-            lines.append(line)
-            nested = cond.get("unmet_because")
-            if nested and depth < 2:
-                lines.append(f"{pad}        - which was not reached because:")
-                lines.extend(why_not_lines(kb, nested, depth + 3))
-    return lines
-
-
-def why_not_expander(kb: KnowledgeBase, report: Report, refs: list[str], title: str) -> None:
-    """'Why not': for conclusions not reached, which conditions of their rules are unmet or unknown."""
+def why_not_expander(kb: KnowledgeBase, report: Report, refs: list[str], title: str,
+                     subject: str | None = None) -> None:
+    """'Why not': for conclusions not reached, the reasons in words, each shared reason once."""
     why_not = explanations(report).get("why_not")
     with st.expander(title):
         if why_not is None:
-            st.markdown("Explanations are not available in this version of the engine.")
+            st.markdown("Explanations are not available right now.")
             return
-        shown = False
-        for ref in refs:
-            rules = why_not.get(ref, [])
-            if not rules:
-                continue
-            shown = True
-            st.markdown(f"**{md_text(ref_label(kb, ref))}** was not reached. Each rule below would "
-                        "reach it if all its conditions were met:\n\n" + "\n".join(why_not_lines(kb, rules)))
-        if not shown:
+        explained: set[str] = set()
+        blocks = [why_not_markdown(why_not_summary(kb, ref, why_not[ref], subject, explained))
+                  for ref in refs if ref in why_not and ref not in explained]
+        if blocks:
+            st.markdown("Each way to a conclusion is one of the rules that can reach it; the reasons "
+                        "every way shares are given once.\n\n" + "\n".join(blocks))
+        else:
             st.markdown("Nothing to show: every alternative was reached or has no rule.")
 
 
@@ -145,31 +128,11 @@ def change_expander(kb: KnowledgeBase, report: Report, kind_key: str, subject: s
         if not items:
             st.markdown("No single change of the answers given or open would change this.")
             return
-        lines = []
-        for item in items:
-            parts = []
-            for ch in item.get("changes", []):
-                qid = str(ch.get("question", ""))
-                q = kb.questions.get(qid)
-                to = option_label(q, ch.get("to")) if q else str(ch.get("to"))
-                frm = option_label(q, ch.get("from")) if q else str(ch.get("from"))
-                parts.append(f"“{md_text(question_label(kb, qid, subject))}” {md_text(to)} "
-                             f"(now {md_text(frm)})")
-            result = str(item.get("result", ""))
-            lines.append(f"- If {' and '.join(parts)}: {md_text(_result_words(kb, kind_key, result))}")
-        st.markdown("\n".join(lines))
-
-
-def _result_words(kb: KnowledgeBase, kind_key: str, result: str) -> str:
-    kind = {"spectrum": "spectrum", "drivers": "driver", "formulations": "formulation",
-            "origins": "origin"}.get(kind_key, kind_key)
-    if "." in result:
-        return ref_label(kb, result)
-    ids = [x.strip() for x in result.replace("+", ",").split(",") if x.strip()]
-    entries = kb.catalogue.get(kind, {})
-    if ids and all(i in entries for i in ids):
-        return ", ".join(entries[i].label for i in ids)
-    return result or "none"
+        lines = change_lines(kb, items, kind_key, subject)
+        if not lines:
+            st.markdown("No single change of the answers given or open would change this.")
+            return
+        st.markdown("\n".join(f"- {md_text(line)}" for line in lines))
 
 
 # ---- sections ------------------------------------------------------------------------------
@@ -197,7 +160,7 @@ def spectrum_section(kb: KnowledgeBase, report: Report, subject: str, compact: b
                     or "- none recorded")
     how_expander(kb, report, f"spectrum.{report.spectrum.position}", subject)
     others = [f"spectrum.{p}" for p in kb.catalogue["spectrum"] if p != report.spectrum.position]
-    why_not_expander(kb, report, others, "Why not another position")
+    why_not_expander(kb, report, others, "Why not another position", subject)
     change_expander(kb, report, "spectrum", subject)
     stability_note(kb, report, subject)
 
@@ -244,7 +207,7 @@ def conclusions_section(kb: KnowledgeBase, report: Report, subject: str) -> None
             st.markdown("None established from the answers so far.")
         missing = [f"{kind}.{i}" for i in catalogue if i not in reached]
         if missing:
-            why_not_expander(kb, report, missing, f"Why not the other {title.lower()}")
+            why_not_expander(kb, report, missing, f"Why not the other {title.lower()}", subject)
         if attr in ("drivers", "formulations"):
             change_expander(kb, report, attr, subject)
 
@@ -276,7 +239,7 @@ def recommendations_section(kb: KnowledgeBase, report: Report, subject: str) -> 
             how_expander(kb, report, f"recommendation.{rec.id}", subject)
 
 
-def measures_section(report: Report) -> None:
+def measures_section(kb: KnowledgeBase, report: Report) -> None:
     """Measures to give, and the reading of the scores given."""
     st.subheader("Standardized measures")
     if report.measures:
@@ -285,7 +248,8 @@ def measures_section(report: Report) -> None:
     if report.interpretations:
         st.markdown("**Scores given**")
         st.markdown("\n".join(
-            f"- **{md_text(i.title)}** ({', '.join(f'{k} = {v}' for k, v in i.scores.items())}): "
+            f"- **{md_text(i.title)}** "
+            f"({md_text('; '.join(f'{question_label(kb, k)}: {v}' for k, v in i.scores.items()))}): "
             f"{md_text(i.text)}" for i in report.interpretations))
     if not report.measures and not report.interpretations:
         st.markdown("None suggested, and no scores to read.")
@@ -301,7 +265,8 @@ def reflections_section(report: Report) -> None:
 
 
 def open_questions_section(kb: KnowledgeBase, report: Report, subject: str, limit: int = 10) -> None:
-    """The unanswered questions, most useful first, and what each could change."""
+    """The unanswered questions, most useful first: one line each on what it could change most,
+    everything it could change behind an expander."""
     st.subheader("Open questions")
     if not report.questions:
         st.markdown("No ranked questions are available." if not explanations(report)
@@ -309,16 +274,34 @@ def open_questions_section(kb: KnowledgeBase, report: Report, subject: str, limi
         return
     needed = [q for q in report.questions if getattr(q, "needed", True)]
     rest = [q for q in report.questions if not getattr(q, "needed", True)]
-    lines = []
-    for q in needed[:limit]:
-        could = ", ".join(ref_label(kb, r) if "." in r else kind_name(r) for r in q.could_change)
-        lines.append(f"1. {md_text(question_label(kb, q.id, subject))}"
-                     + (f" *(could change: {md_text(could)})*" if could else ""))
+    lines = [f"1. {md_text(question_label(kb, q.id, subject))}: could change "
+             f"{md_text(could_change_most(kb, q.could_change))}" for q in needed[:limit]]
     st.markdown("\n".join(lines) or "None that could change a conclusion.")
-    if len(needed) > limit:
-        st.caption(f"{len(needed) - limit} more open questions could still change something.")
+    if needed:
+        with st.expander(f"Everything each of the {len(needed)} open questions could change"):
+            st.markdown("\n".join(f"1. {md_text(question_label(kb, q.id, subject))}: "
+                                   f"{md_text(could_change_summary(kb, q.could_change))}" for q in needed))
     if rest:
         st.caption(f"{len(rest)} other unanswered questions would not change any conclusion.")
+
+
+def answer_next(kb: KnowledgeBase, ws: Workspace, report: Report, subject: str, count: int = 3) -> None:
+    """The next open questions as inputs, answered in place (the assessment's own answers)."""
+    from ui.widgets import question_input, seed  # the form widgets, only on pages that ask
+
+    given = effective_answers(ws, kb)[0]
+    ids = [q.id for q in report.questions if q.needed and q.id in kb.questions
+           and kb.questions[q.id].requirements_met(given)][:count]
+    if not ids:
+        return
+    st.subheader("Answer the next questions here")
+    st.caption("These are the answers most likely to change the result; each answer updates the "
+               "page and is kept in the assessment.")
+    for qid in ids:
+        # Seeded from the answers each time: a widget state left by another page must not win.
+        seed(ws, kb.questions[qid])
+        with st.container(border=True):
+            question_input(ws, kb, kb.questions[qid], subject)
 
 
 def inconsistencies_section(report: Report) -> None:
@@ -332,21 +315,27 @@ def inconsistencies_section(report: Report) -> None:
 
 def trace_section(kb: KnowledgeBase, report: Report, subject: str) -> None:
     """Every rule that fired, in order, with the facts it used and its source."""
+    st.toggle("Show rule ids (for trainees and knowledge engineers)", key=SHOW_IDS_KEY)
     with st.expander(f"Full reasoning: {len(report.trace)} rules fired"):
         lines = []
         for i, step in enumerate(report.trace, 1):
             used = "; ".join(md_text(fact_words(kb, u, subject)) for u in step.used)
             asserted = ", ".join(md_text(ref_label(kb, a)) for a in step.asserted)
-            lines.append(f"{i}. **{md_text(step.title)}** (`{step.rule}`)  \n"
+            lines.append(f"{i}. **{md_text(step.title)}**{rule_id(step.rule)}  \n"
                          f"   Because: {used}  \n   Concludes: {asserted}  \n"
                          f"   {_source_line(step.source.model_dump())}")
         st.markdown("\n".join(lines) or "No rule fired.")
     fired = {step.rule for step in report.trace}
     if fired:
         with st.expander("Reasoning graph for this case"):
-            st.caption("The rules that fired (bold boxes), from the answers to the conclusions. "
-                       "Notes are answers, ellipses findings, hexagons conclusions, boxes advice.")
-            st.graphviz_chart(inference_dot(kb, [r for r in kb.rules if r.id in fired], highlight=fired),
+            st.caption("Left to right: the answers given, the findings, the conclusions and the advice "
+                       "this case reached, each marked ✓ with a double outline, joined by the rules "
+                       "that fired. Notes are answers, ellipses findings, hexagons conclusions, "
+                       "boxes advice.")
+            reached = {f"question.{q}" for q in report.answers} | {
+                a for step in report.trace for a in step.asserted}
+            st.graphviz_chart(inference_dot(kb, [r for r in kb.rules if r.id in fired], highlight=fired,
+                                            reached=reached),
                               width="stretch", alt=f"Reasoning graph: {len(fired)} rules fired")
 
 
@@ -365,13 +354,22 @@ def problems_box(problems: list[str]) -> None:
              + "\n".join(f"- {md_text(p)}" for p in problems))
 
 
-def report_view(kb: KnowledgeBase, ev: Evaluation, subject: str) -> None:
-    """The whole report for one evaluation."""
+def formulation_section(kb: KnowledgeBase, report: Report) -> None:
+    """The formulation card (the one the reports and the CDS cards show) at the top."""
+    with st.container(border=True):
+        st.markdown(card_markdown(formulation_card(kb, report), heading="Formulation at a glance"))
+
+
+def report_view(kb: KnowledgeBase, ev: Evaluation, subject: str, ws: Workspace | None = None) -> None:
+    """The whole report for one evaluation; with the workspace, open questions answerable in place."""
     if ev.report is None:
         problems_box(ev.problems)
         return
     report = ev.report
     st.info(NOTICE, icon=":material/info:")
+    formulation_section(kb, report)
+    if ws is not None:
+        answer_next(kb, ws, report, subject)
     if not ev.explained:
         st.caption("Explanations (why not, what would change it, ranked questions) are not available "
                    "right now; the conclusions and their reasoning are.")
@@ -383,7 +381,7 @@ def report_view(kb: KnowledgeBase, ev: Evaluation, subject: str) -> None:
     inconsistencies_section(report)
     conclusions_section(kb, report, subject)
     recommendations_section(kb, report, subject)
-    measures_section(report)
+    measures_section(kb, report)
     reflections_section(report)
     open_questions_section(kb, report, subject)
     trace_section(kb, report, subject)

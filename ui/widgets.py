@@ -13,13 +13,14 @@ from ui.state import Workspace, session
 from ui.words import choices, md_text, option_label, question_label
 
 RADIO_MAX_OPTIONS = 5  # more options than this read better as a drop-down
+SOURCES_KEY = "show_question_sources"
 
 
 def source_help(q: Question) -> str:
     """The tooltip of a question: its source section and verbatim quote (and reference)."""
-    text = f"Source: *{q.source.section}*: “{q.source.quote}”"
+    text = f"Source: *{md_text(q.source.section)}*: “{md_text(q.source.quote)}”"
     if q.source.reference:
-        text += f"\n\nReference: {q.source.reference}"
+        text += f" Reference: {md_text(q.source.reference)}"
     return text
 
 
@@ -42,6 +43,20 @@ def _store(ws: Workspace, qid: str, value: object) -> None:
         ws.answers[qid] = str(value)
 
 
+def seed(ws: Workspace, q: Question) -> None:
+    """Set a question's widget state from the workspace's answers (call before it is drawn)."""
+    state = session()
+    key = ws.key(q.id)
+    stored = ws.answers.get(q.id)
+    if q.kind == "integer":
+        state[key] = stored if isinstance(stored, int) else None
+    elif q.kind == "date":
+        state[key] = date.fromisoformat(stored) if isinstance(stored, str) else None
+    else:
+        opts = choices(q)
+        state[key] = stored if stored in opts else (UNKNOWN if UNKNOWN in opts else opts[0])
+
+
 def question_input(ws: Workspace, kb: KnowledgeBase, q: Question, subject: str | None) -> None:
     """Draw the input for one question; its value survives steps, pages and reruns.
 
@@ -50,18 +65,12 @@ def question_input(ws: Workspace, kb: KnowledgeBase, q: Question, subject: str |
     """
     state = session()
     key = ws.key(q.id)
-    stored = ws.answers.get(q.id)
     if key not in state:
-        if q.kind == "integer":
-            state[key] = stored if isinstance(stored, int) else None
-        elif q.kind == "date":
-            state[key] = date.fromisoformat(stored) if isinstance(stored, str) else None
-        else:
-            opts = choices(q)
-            state[key] = stored if stored in opts else (UNKNOWN if UNKNOWN in opts else opts[0])
+        seed(ws, q)
     allowed = q.requirements_met(_given(ws, kb))
     label = question_label(kb, q.id, subject)
-    tip = source_help(q)
+    # No help icon: each one would be a tab stop of its own. The source is a caption, on request.
+    tip = None
     if q.kind == "date":
         value: object = st.date_input(label, value=None, key=key, help=tip, disabled=not allowed,
                                       max_value=date.today(), format="YYYY-MM-DD", width=420)
@@ -79,6 +88,8 @@ def question_input(ws: Workspace, kb: KnowledgeBase, q: Question, subject: str |
         value = widget(label, opts, key=key, help=tip, disabled=not allowed,
                        format_func=lambda v, q=q: option_label(q, v), **kwargs)
     st.caption(md_text(q.help))
+    if session().get(SOURCES_KEY):
+        st.caption(source_help(q))
     if not allowed:
         needs = "; ".join(
             f"“{question_label(kb, other, subject)}” is "

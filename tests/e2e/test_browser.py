@@ -8,6 +8,7 @@ about the case reached the server's log.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -21,7 +22,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect, sync_playwright
+from pypdf import PdfReader
 
 from engine import KnowledgeBase, default_knowledge_base, parse_case
 from engine.knowledge import Position
@@ -78,6 +81,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+APPENDIX = "Appendix: open questions, reasoning and rule ids"
+AUDITED_IMPACTS = ("serious", "critical")
+
+
+def body_pages(pdf: bytes) -> int:
+    """The PDF's pages before its appendix (which starts on a new page under its heading)."""
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    return next(i for i, p in enumerate(pages) if APPENDIX in p.extract_text())
+
+
+def axe_violations(page: Page) -> list[str]:
+    """Serious and critical axe-core violations on the page (axe-core is bundled; nothing fetched)."""
+    page.wait_for_timeout(800)  # let Streamlit's fade-in finish before colours are measured
+    results = Axe().run(page)
+    return [f"{v['id']} ({v['impact']}): {v['help']}: " + "; ".join(n["html"][:120] for n in v["nodes"][:3])
+            for v in results.response["violations"] if v["impact"] in AUDITED_IMPACTS]
 
 
 def _vignette(kb: KnowledgeBase) -> Vignette:
@@ -187,6 +208,13 @@ def test_fill_vignette_results_report_and_no_external_requests(
             assert f"Spectrum position: {label}" in text
             assert CASE_ID in text
 
+            # The PDF, from the same page: served from memory, its main body on at most two A4 pages.
+            with page.expect_download() as info:
+                page.get_by_role("button", name="Download the report (PDF)").click()
+            pdf = tmp_path / "report.pdf"
+            info.value.save_as(pdf)
+            assert 1 <= body_pages(pdf.read_bytes()) <= 2
+
             # A second session on the same server loads another case at the same time; each
             # session keeps its own.
             other = _other_vignette(kb, v)
@@ -232,3 +260,65 @@ def test_fill_vignette_results_report_and_no_external_requests(
     assert not outside, f"requests outside loopback: {outside[:10]}"
     server_log = log.read_text(errors="replace")
     assert CASE_ID not in server_log and "zebra-notes-5521" not in server_log, "case content in the log"
+
+
+AUDITED_PAGES = ("Case file and report", "Assessment", "Quick triage", "Results", "Clinician self-check",
+                 "Rule catalogue", "Training vignettes")
+
+
+def test_every_page_passes_an_axe_audit(server: tuple[str, Path], tmp_path: Path) -> None:
+    """axe-core on every page, a case loaded: no serious or critical violation (colour contrast
+    included); the assessment's review step and the inference graph too. Next opens the next step at
+    its top with focus on its heading."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/setup.sh (installs Debian's chromium)")
+    url, _ = server
+    kb = default_knowledge_base()
+    v = next(x for x in default_vignettes() if x.id == "complex_trauma")
+    case_file = tmp_path / "case.json"
+    case_file.write_text(json.dumps(v.case), encoding="utf-8")
+    found: dict[str, list[str]] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{url}/case_io")
+            expect(page.get_by_role("heading", name="Case file and report", exact=True)).to_be_visible(
+                timeout=20000)
+            page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(case_file))
+            expect(page.get_by_text("Loaded case.json", exact=False)).to_be_visible(timeout=15000)
+            for name in AUDITED_PAGES:
+                if name != "Case file and report":
+                    page.get_by_role("link", name=name, exact=True).click()
+                _settle(page)
+                found[name] = axe_violations(page)
+
+            # Next from the bottom of a long step: the next step opens at its top, focus on its heading.
+            page.get_by_role("link", name="Assessment", exact=True).click()
+            _settle(page)
+            steps = form_steps(Workspace("client", "q_"), kb)
+            page.get_by_role("button", name="Next").scroll_into_view_if_needed()
+            page.get_by_role("button", name="Next").click()
+            _settle(page)
+            heading = page.get_by_role("heading", name=steps[1][0].label, exact=True)
+            expect(heading).to_be_focused(timeout=5000)
+            assert page.evaluate('document.querySelector(\'[data-testid="stMain"]\').scrollTop') < 50
+
+            # The review step: every answer is a link back to its step.
+            page.get_by_role("radiogroup", name="Step").get_by_text(
+                f"{len(steps) + 1}. Review", exact=True).click()
+            _settle(page)
+            found["Assessment: review"] = axe_violations(page)
+            page.get_by_role("button", name=kb.questions["precipitant"].prompt, exact=False).first.click()
+            _settle(page)
+            timeline = page.get_by_role("heading", name=steps[1][0].label, exact=True)
+            expect(timeline).to_be_focused(timeout=5000)
+
+            page.get_by_role("link", name="Rule catalogue", exact=True).click()
+            _settle(page)
+            page.get_by_role("tab", name="Inference graph").click()
+            expect(page.locator('[data-testid="stGraphVizChart"] svg').first).to_be_visible(timeout=20000)
+            found["Rule catalogue: inference graph"] = axe_violations(page)
+        finally:
+            browser.close()
+    assert {k: v for k, v in found.items() if v} == {}, found

@@ -1,0 +1,140 @@
+"""Screenshots of every page of the app, for docs/screenshots/ (regenerate after a UI change).
+
+Starts `streamlit run serve.py` on a free loopback port (as scripts/app.sh serves it), drives
+Debian's /usr/bin/chromium with playwright (no browser is downloaded), loads one committed
+vignette into the client assessment, and saves one full-page PNG per page and view.
+
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--vignette er_doctor]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from engine import assess, default_knowledge_base, parse_case  # noqa: E402
+from engine.render import render_html  # noqa: E402
+from engine.vignettes import default_vignettes  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def settle(page: Page) -> None:
+    page.wait_for_timeout(200)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=30000)
+    page.wait_for_timeout(300)
+
+
+def start(port: int, log: Path) -> subprocess.Popen[bytes]:
+    out = log.open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.terminate()
+    raise SystemExit("streamlit did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--vignette", default="er_doctor")
+    parser.add_argument("--width", type=int, default=1400)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    vignette = next(v for v in default_vignettes() if v.id == args.vignette)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = start(port, Path(tmp) / "streamlit.log")
+        try:
+            case_file = Path(tmp) / f"{vignette.id}.json"
+            case_file.write_text(json.dumps(vignette.case), encoding="utf-8")
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                page = browser.new_page(viewport={"width": args.width, "height": 1000})
+
+                def shot(name: str) -> None:
+                    settle(page)
+                    # Streamlit scrolls inside its main area: grow the window to its content instead.
+                    height = page.evaluate('(document.querySelector(\'[data-testid="stMain"]\') || '
+                                           'document.body).scrollHeight')
+                    page.set_viewport_size({"width": args.width, "height": min(max(int(height), 900), 9000)})
+                    settle(page)
+                    path = args.out / f"{name}.png"
+                    page.screenshot(path=str(path), full_page=True)
+                    page.set_viewport_size({"width": args.width, "height": 1000})
+                    print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+
+                page.goto(url)
+                settle(page)
+                shot("01-assessment-empty")
+                page.goto(f"{url}/case_io")
+                settle(page)
+                page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(case_file))
+                page.get_by_text(f"Loaded {case_file.name}", exact=False).wait_for(timeout=20000)
+                shot("05-case-file-and-report")
+                page.get_by_role("link", name="Assessment", exact=True).click()
+                shot("02-assessment-loaded")
+                page.get_by_role("radiogroup", name="Step").get_by_text("Review", exact=False).click()
+                shot("02b-assessment-review")
+                page.get_by_role("link", name="Quick triage", exact=True).click()
+                shot("03-quick-triage")
+                page.get_by_role("link", name="Results", exact=True).click()
+                shot("04-results")
+                page.get_by_role("link", name="Clinician self-check", exact=True).click()
+                shot("06-self-check")
+                page.get_by_role("link", name="Rule catalogue", exact=True).click()
+                shot("07-rule-catalogue")
+                page.get_by_role("tab", name="Inference graph").click()
+                page.locator('[data-testid="stGraphVizChart"] svg').first.wait_for(timeout=30000)
+                shot("08-inference-graph-overview")
+                page.get_by_role("link", name="Training vignettes", exact=True).click()
+                shot("09-training-vignettes")
+                # The report as the HTML download renders it (the PDF is made from the same page).
+                kb = default_knowledge_base()
+                report = assess(parse_case(vignette.case, kb), explain=True)
+                html_file = Path(tmp) / "report.html"
+                html_file.write_text(render_html(report, kb), encoding="utf-8")
+                page.goto(html_file.as_uri())
+                page.wait_for_timeout(300)
+                path = args.out / "10-report-html.png"
+                page.screenshot(path=str(path), full_page=True)
+                print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+                browser.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+    print(json.dumps({"screenshots": str(args.out), "vignette": vignette.id}))
+
+
+if __name__ == "__main__":
+    main()
