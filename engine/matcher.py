@@ -24,15 +24,24 @@ The property test that holds experta equal to the generated evaluator covers thi
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from typing import Any
 
 from experta.abstract import Matcher
+from experta.activation import Activation
 from experta.fieldconstraint import L, P
 from experta.matchers.rete import ReteMatcher
-from experta.matchers.rete.check import FeatureCheck, TypeCheck
+from experta.matchers.rete.check import FactCapture, FeatureCheck, TypeCheck
 from experta.matchers.rete.mixins import ChildNode, NoMemory
-from experta.matchers.rete.nodes import BusNode, ConflictSetNode, FeatureTesterNode
-from experta.matchers.rete.token import Token
+from experta.matchers.rete.nodes import (
+    BusNode,
+    ConflictSetNode,
+    FeatureTesterNode,
+    NotNode,
+    OrdinaryMatchNode,
+    WhereNode,
+)
+from experta.matchers.rete.token import Token, TokenInfo
 
 Callback = Callable[[Any], None]
 
@@ -77,6 +86,8 @@ def _fast_activate(node: Any) -> Callback:
     test run once and before anything is copied, and the token copied only when the test adds
     to its context. Passing the same token on is safe: every node that keeps a token (the
     joins, the negations, the conflict sets) copies it on activation."""
+    if type(node.matcher) is FactCapture:
+        return _capturing_activate(node)
     matcher = _fast_check(node.matcher)
     new_token = tuple.__new__
 
@@ -105,8 +116,182 @@ def _fast_activate(node: Any) -> Callback:
     return activate
 
 
+def _capturing_activate(node: Any) -> Callback:
+    """A fact capture's activation (`AS.name << pattern`) as `_fast_activate` makes it for
+    experta's FactCapture check, which returns `{name: fact}`: the same tests of that one
+    binding against the token's context, without the call to the disabled match logger."""
+    bind = node.matcher.bind
+    negated = (False, bind)
+    new_token = tuple.__new__
+
+    def activate(token: Any) -> None:
+        tag, data, context = token
+        (fact,) = data
+        if context.get(bind, fact) != fact:
+            return
+        if negated in context and context[negated] == fact:
+            return
+        context = dict(context)
+        context[bind] = fact
+        token = new_token(Token, (tag, set(data), context))
+        for child in node.children:
+            child.callback(token)
+
+    return activate
+
+
 _new_token = tuple.__new__
 _VALID, _INVALID = Token.TagType.VALID, Token.TagType.INVALID
+
+
+def _info(token: Any) -> Any:
+    """`token.to_info()`: the token's facts and context as frozensets, tag left out."""
+    return _new_token(TokenInfo, (frozenset(token.data), frozenset(token.context.items())))
+
+
+class _Activation(Activation):  # type: ignore[misc]
+    """experta's Activation with its rule's hash computed once per conflict set: experta's
+    `Rule.__hash__` hashes every pattern of the rule, on every set operation."""
+
+    def __init__(self, rule: Any, facts: Any, context: dict[str, Any], rule_hash: int) -> None:
+        self.rule = rule
+        self.facts = set(facts)
+        self.key = None
+        self.context = context
+        self._rule_hash = rule_hash
+
+    def __hash__(self) -> int:
+        return hash((self._rule_hash, frozenset(self.facts), frozenset(self.context.items())))
+
+
+def _conflict_set_activate(node: Any, index: int, dirty: set[int]) -> Callback:
+    """A conflict set's activation as experta's (`ConflictSetNode._activate`; no copy of the
+    token, which it only reads), marking the conflict set as changed, so the matcher collects
+    activations from the changed ones only instead of scanning every rule's."""
+    rule = node.rule
+    rule_hash = hash(rule)
+
+    def activate(token: Any) -> None:
+        info = _info(token)
+        activation = _Activation(rule, info.data, {k: v for k, v in info.context if isinstance(k, str)},
+                                 rule_hash)
+        if token.tag is _VALID:
+            memory = node.memory
+            if info not in memory:
+                memory.add(info)
+                if activation in node.removed:
+                    node.removed.remove(activation)
+                else:
+                    node.added.add(activation)
+        else:
+            try:
+                node.memory.remove(info)
+            except ValueError:  # as experta (a set raises KeyError, which goes on up)
+                pass
+            else:
+                if activation in node.added:
+                    node.added.remove(activation)
+                else:
+                    node.removed.add(activation)
+        dirty.add(index)
+
+    return activate
+
+
+def _join_activations(node: Any) -> tuple[Callback, Callback]:
+    """An ordinary join's left and right activations as experta's
+    (`OrdinaryMatchNode.__activation`), without copying the token (only read: it is stored
+    as a TokenInfo and each match makes a new token), the Token constructor's type asserts,
+    or the calls to the disabled match logger."""
+    matcher = node.matcher
+
+    def activation(token: Any, branch: list[Any], matching: list[Any], is_left: bool) -> None:
+        tag, data, context = token
+        if tag is _VALID:
+            branch.append(_info(token))
+        else:
+            with suppress(ValueError):
+                branch.remove(_info(token))
+        for other_data, other_context in matching:
+            other_context = dict(other_context)
+            match = matcher(context, other_context) if is_left else matcher(other_context, context)
+            if match:
+                newcontext = {k: v for k, v in context.items() if isinstance(k, str)}
+                for k, v in other_context.items():
+                    if not isinstance(k, tuple):
+                        newcontext[k] = v
+                newtoken = _new_token(Token, (tag, data | other_data, newcontext))
+                for child in node.children:
+                    child.callback(newtoken)
+
+    def activate_left(token: Any) -> None:
+        activation(token, node.left_memory, node.right_memory, True)
+
+    def activate_right(token: Any) -> None:
+        activation(token, node.right_memory, node.left_memory, False)
+
+    return activate_left, activate_right
+
+
+def _not_activations(node: Any) -> tuple[Callback, Callback]:
+    """A negation's left and right activations as experta's (`NotNode`), without copying the
+    token (only read) or the Token constructor's asserts."""
+    matcher = node.matcher
+
+    def activate_left(token: Any) -> None:
+        right = node.right_memory
+        valid = token.tag is _VALID
+        if not right:
+            if valid:
+                node.left_memory[_info(token)] = 0
+            else:
+                del node.left_memory[_info(token)]
+            for child in node.children:
+                child.callback(token)
+        elif valid:
+            count = 0
+            context = token.context
+            for _, right_context in right:
+                if matcher(context, dict(right_context)):
+                    count += 1
+            if count == 0:
+                for child in node.children:
+                    child.callback(token)
+            node.left_memory[_info(token)] = count
+        else:
+            count = 0
+            context = token.context
+            for _, right_context in right:
+                if matcher(context, dict(right_context)):
+                    count += 1
+                    break
+            if count == 0:
+                for child in node.children:
+                    child.callback(token)
+            del node.left_memory[_info(token)]
+
+    def activate_right(token: Any) -> None:
+        if token.tag is _VALID:
+            node.right_memory.append(_info(token))
+            inc = 1
+        else:
+            inc = -1
+            node.right_memory.remove(_info(token))
+        left_memory = node.left_memory
+        context = token.context
+        for left in left_memory:
+            if matcher(dict(left.context), context):
+                left_memory[left] += inc
+                newcount = left_memory[left]
+                if (newcount == 0 and inc == -1) or (newcount == 1 and inc == 1):
+                    if inc == -1:
+                        newtoken = _new_token(Token, (_VALID, set(left.data), dict(left.context)))
+                    else:
+                        newtoken = _new_token(Token, (_INVALID, set(left.data), dict(left.context)))
+                    for child in node.children:
+                        child.callback(newtoken)
+
+    return activate_left, activate_right
 
 
 def _copy(token: Any) -> Any:
@@ -271,11 +456,20 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
         self._conflict_sets = [n for n in nodes if isinstance(n, ConflictSetNode)]
         self._dirty: set[int] = set()  # the conflict sets activated since the last collection
         for node in nodes:
-            if type(node) is FeatureTesterNode:
+            kind = type(node)
+            if kind is FeatureTesterNode:
                 node.activate = _fast_activate(node)
+            elif kind is ConflictSetNode:
+                node.activate = _conflict_set_activate(node, self._conflict_sets.index(node), self._dirty)
             elif isinstance(node, ConflictSetNode):
                 node.activate = _marking_activate(node, self._conflict_sets.index(node), self._dirty)
-            else:  # joins, negations, tests: experta's activations, the token copied directly
+            elif kind is OrdinaryMatchNode:
+                node.activate_left, node.activate_right = _join_activations(node)
+            elif kind is NotNode:
+                node.activate_left, node.activate_right = _not_activations(node)
+            elif kind is WhereNode:
+                node.activate = node._activate  # a test of the context, which it only reads
+            else:  # any other node: experta's activations, the token copied directly
                 for name in ("activate", "activate_left", "activate_right"):
                     inner = getattr(node, "_" + name, None)
                     if inner is not None and callable(getattr(node, name, None)):
@@ -290,9 +484,17 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
                 node.children = [ChildNode(_Index(), _dispatcher(node.children))]
 
     def reset(self) -> None:
-        """Wipe every node's memory, each node once."""
+        """Wipe every node's memory, each node once (an empty memory is left as it is)."""
         for node in self._memories:
-            node._reset()
+            kind = type(node)
+            if kind is ConflictSetNode:
+                if node.memory:
+                    node._reset()
+            elif kind is OrdinaryMatchNode or kind is NotNode:
+                if node.left_memory or node.right_memory:
+                    node._reset()
+            else:
+                node._reset()
         self._dirty.clear()
 
     def changes(self, adding: Any = None, deleting: Any = None) -> tuple[list[Any], list[Any]]:
