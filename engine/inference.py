@@ -28,7 +28,7 @@ from engine.answer_forms import reasoning_answers
 from engine.case import Answer, Case
 from engine.kb_loader import KnowledgeBase
 from engine.knowledge import AnswerIn, AnswerRange, Holds, Rule, TallyRange
-from engine.matcher import FastReteMatcher
+from engine.matcher import FastReteMatcher, membership
 
 # experta logs every fired rule with its facts (case content) through process-global loggers;
 # nothing about a case may reach a log, so they are switched off here, once.
@@ -137,7 +137,7 @@ def _alternatives(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds | Tall
         return [patterns]
     if isinstance(cond, AnswerIn):
         options = frozenset(cond.is_in)
-        return [[getattr(AS, name) << answer_fact(cond.answer, v=P(lambda v: v in options))]]
+        return [[getattr(AS, name) << answer_fact(cond.answer, v=P(membership(options)))]]
     low, high = kb.bounds(cond)
     number = [getattr(AS, name) << answer_fact(
         cond.answer, v=P(lambda v: isinstance(v, int) and low <= v <= high))]
@@ -146,7 +146,7 @@ def _alternatives(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds | Tall
         return [number]
     category, inside, _ = split
     # A category answers for the number only while the number itself is not given.
-    by_category = [getattr(AS, name) << answer_fact(category, v=P(lambda v: v in inside)),
+    by_category = [getattr(AS, name) << answer_fact(category, v=P(membership(inside))),
                    NOT(answer_fact(cond.answer))]
     return [number, by_category]
 

@@ -331,6 +331,27 @@ def _literal(check: Any) -> tuple[str, Any] | None:
     return what, check.how.value
 
 
+def membership(options: frozenset[Any]) -> Callable[[Any], bool]:
+    """A predicate `value in options` (for a `P` field constraint) that carries its options,
+    so that the matcher can route a fact to it by value instead of testing it (`_dispatcher`)."""
+    def member(value: Any) -> bool:
+        return value in options
+
+    member.member_of = options  # type: ignore[attr-defined]
+    return member
+
+
+def _membership(check: Any) -> tuple[str, frozenset[Any]] | None:
+    """(field, options) when a check is an unbound `P(membership(options))` on a plain field."""
+    if not isinstance(check, FeatureCheck) or type(check.how) is not P:
+        return None
+    what, how = check.what, check.how
+    if not isinstance(what, str) or "__" in what or how.__bind__ is not None:
+        return None
+    options = getattr(how.match, "member_of", None)
+    return (what, options) if isinstance(options, frozenset) else None
+
+
 def _passing(node: Any) -> Callback:
     """A feature tester reached through the index, whose test is already known to pass: a
     type test (`type(fact) == T`) or an unbound literal (`fact[field] == value`), which return
@@ -343,7 +364,8 @@ def _passing(node: Any) -> Callback:
 
 
 def _dispatcher(children: list[Any]) -> Callback:
-    """One callback for all of a node's children, indexed by fact type and tested literal."""
+    """One callback for all of a node's children, indexed by fact type, tested literal and the
+    options of a membership test."""
     by_type: dict[type, list[Callback]] = {}
     by_literal: dict[str, dict[Any, list[Callback]]] = {}
     others: list[Callback] = []
@@ -359,6 +381,13 @@ def _dispatcher(children: list[Any]) -> Callback:
                 by_literal.setdefault(field, {}).setdefault(value, []).append(_passing(node))
             except TypeError:  # an unhashable literal: test it the ordinary way
                 others.append(node.activate)
+        elif (member := _membership(node.matcher)) is not None:
+            # `fact[field] in options` holds exactly when the value is one of the options'
+            # keys: the same index routes the fact to it (a True test binds nothing).
+            field, options = member
+            passing = _passing(node)
+            for value in sorted(options, key=repr):
+                by_literal.setdefault(field, {}).setdefault(value, []).append(passing)
         else:
             others.append(node.activate)
 
@@ -453,6 +482,10 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
         self._nodes = nodes
         # Only joins, negations and conflict sets keep memories; the rest reset to nothing.
         self._memories = [n for n in nodes if type(n)._reset is not NoMemory._reset]
+        two = (OrdinaryMatchNode, NotNode)
+        self._with_one_memory = [n for n in self._memories if type(n) is ConflictSetNode]
+        self._with_two_memories = [n for n in self._memories if type(n) in two]
+        self._other_memories = [n for n in self._memories if type(n) not in (ConflictSetNode, *two)]
         self._conflict_sets = [n for n in nodes if isinstance(n, ConflictSetNode)]
         self._dirty: set[int] = set()  # the conflict sets activated since the last collection
         for node in nodes:
@@ -485,16 +518,14 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
 
     def reset(self) -> None:
         """Wipe every node's memory, each node once (an empty memory is left as it is)."""
-        for node in self._memories:
-            kind = type(node)
-            if kind is ConflictSetNode:
-                if node.memory:
-                    node._reset()
-            elif kind is OrdinaryMatchNode or kind is NotNode:
-                if node.left_memory or node.right_memory:
-                    node._reset()
-            else:
+        for node in self._with_one_memory:
+            if node.memory:
                 node._reset()
+        for node in self._with_two_memories:
+            if node.left_memory or node.right_memory:
+                node._reset()
+        for node in self._other_memories:
+            node._reset()
         self._dirty.clear()
 
     def changes(self, adding: Any = None, deleting: Any = None) -> tuple[list[Any], list[Any]]:
