@@ -244,8 +244,10 @@ class _FactList(FactList):  # type: ignore[misc]
         """`FactList.declare`, without the log call (its logger is disabled)."""
         if not isinstance(fact, Fact):
             raise ValueError("The fact must descend the Fact class.")
-        fact.validate()
-        fact_id = self._get_fact_id(fact)
+        if fact.__fields__:  # validation checks the declared fields; these classes have none
+            fact.validate()
+        fact_id = frozenset([fact.__class__, *[(k, v) for k, v in fact.items() if not (
+            isinstance(k, str) and k.startswith("__") and k.endswith("__"))]])  # _get_fact_id
         if self.duplication or fact_id not in self.reference_counter:
             idx = self.last_index
             fact.__factid__ = idx
@@ -286,7 +288,16 @@ class FastTracingEngine(TracingEngine):
             if activation is None:
                 break
             steps -= 1
-            activation.rule(self, **{k: v for k, v in activation.context.items() if not k.startswith("__")})
+            # `activation.rule(self, **context)`, as experta's Rule.__call__ runs a rule's action
+            rule = activation.rule
+            kwargs = {k: v for k, v in activation.context.items() if not k.startswith("__")}
+            wanted = rule._wrapped_args
+            if wanted:
+                kwargs = {k: v for k, v in kwargs.items() if k in wanted}
+            if rule._wrapped_self is None:
+                rule._wrapped(self, **kwargs)
+            else:
+                rule._wrapped(rule._wrapped_self, self, **kwargs)
         self.running = False
 
     def _declare_made(self, facts: list[Any]) -> None:

@@ -355,10 +355,17 @@ def _membership(check: Any) -> tuple[str, frozenset[Any]] | None:
 def _passing(node: Any) -> Callback:
     """A feature tester reached through the index, whose test is already known to pass: a
     type test (`type(fact) == T`) or an unbound literal (`fact[field] == value`), which return
-    True and bind nothing, so the token goes on unchanged, as experta would send it."""
+    True and bind nothing, so the token goes on unchanged, as experta would send it: to its
+    one child's callback itself (its dispatcher, when it has several), or to each child's.
+    Made once the node's children are final (see `FastReteMatcher`)."""
+    children = tuple(node.children)
+    if len(children) == 1:
+        return children[0].callback  # type: ignore[no-any-return]
+    callbacks = tuple(child.callback for child in children)
+
     def passing(token: Any) -> None:
-        for child in node.children:
-            child.callback(token)
+        for callback in callbacks:
+            callback(token)
 
     return passing
 
@@ -390,6 +397,31 @@ def _dispatcher(children: list[Any]) -> Callback:
                 by_literal.setdefault(field, {}).setdefault(value, []).append(passing)
         else:
             others.append(node.activate)
+
+    if by_type and not by_literal and not others:  # the root: facts by type only
+        def by_type_only(token: Any) -> None:
+            (fact,) = token.data
+            for activate in by_type.get(type(fact), ()):
+                activate(token)
+
+        return by_type_only
+    if len(by_literal) == 1 and not by_type:  # a field's values, and maybe some other tests
+        ((field, index),) = by_literal.items()
+        rest = tuple(others)
+
+        def by_one_field(token: Any) -> None:
+            (fact,) = token.data
+            if field in fact:
+                try:
+                    matches = index.get(fact[field], ())
+                except TypeError:  # an unhashable value equals no hashable literal
+                    matches = ()
+                for activate in matches:
+                    activate(token)
+            for callback in rest:
+                callback(token)
+
+        return by_one_field
 
     def dispatch(token: Any) -> None:
         (fact,) = token.data
@@ -511,10 +543,23 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
             node.children = [ChildNode(c.node, getattr(c.node, c.callback.__name__)) for c in node.children]
         # Alpha nodes (the root and the feature testers) see one fact per token; give each a
         # single indexed child; the original children are reached through the dispatcher only.
-        for node in nodes:
-            alpha = node is self.root_node or isinstance(node, FeatureTesterNode)
-            if alpha and len(node.children) > 1:
+        # Children first, so that each dispatcher is made from its children's final wiring.
+        indexed: set[int] = set()
+
+        def index(node: Any) -> None:
+            if id(node) in indexed:
+                return
+            indexed.add(id(node))
+            for child in node.children:
+                if isinstance(child.node, FeatureTesterNode):
+                    index(child.node)
+            if len(node.children) > 1:
                 node.children = [ChildNode(_Index(), _dispatcher(node.children))]
+
+        index(self.root_node)
+        for node in nodes:
+            if isinstance(node, FeatureTesterNode):
+                index(node)
 
     def reset(self) -> None:
         """Wipe every node's memory, each node once (an empty memory is left as it is)."""
