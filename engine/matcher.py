@@ -127,7 +127,9 @@ def _capturing_activate(node: Any) -> Callback:
     def activate(token: Any) -> None:
         tag, data, context = token
         (fact,) = data
-        if context.get(bind, fact) != fact:
+        # experta tests `context.get(bind, fact) != fact`: for an absent binding that compares
+        # the fact with itself (never unequal), so only a present binding is compared.
+        if bind in context and context[bind] != fact:
             return
         if negated in context and context[negated] == fact:
             return
@@ -161,7 +163,12 @@ class _Activation(Activation):  # type: ignore[misc]
         self._rule_hash = rule_hash
 
     def __hash__(self) -> int:
-        return hash((self._rule_hash, frozenset(self.facts), frozenset(self.context.items())))
+        # Computed once: neither the facts nor the context change once the activation is made.
+        found: int | None = self.__dict__.get("_hash")
+        if found is None:
+            found = hash((self._rule_hash, frozenset(self.facts), frozenset(self.context.items())))
+            self._hash = found
+        return found
 
 
 def _conflict_set_activate(node: Any, index: int, dirty: set[int]) -> Callback:
@@ -205,15 +212,18 @@ def _join_activations(node: Any) -> tuple[Callback, Callback]:
     or the calls to the disabled match logger."""
     matcher = node.matcher
 
+    # The memories hold (facts, context) as experta's TokenInfo does, the context as a dict of
+    # its own rather than a frozenset of its items: experta turns it back into a dict for every
+    # match, and freezing it hashes every fact in it. Only these two activations (and reset)
+    # read or write a join's memories; equal entries are equal either way.
     def activation(token: Any, branch: list[Any], matching: list[Any], is_left: bool) -> None:
         tag, data, context = token
         if tag is _VALID:
-            branch.append(_info(token))
+            branch.append((frozenset(data), dict(context)))
         else:
             with suppress(ValueError):
-                branch.remove(_info(token))
+                branch.remove((frozenset(data), dict(context)))
         for other_data, other_context in matching:
-            other_context = dict(other_context)
             match = matcher(context, other_context) if is_left else matcher(other_context, context)
             if match:
                 newcontext = {k: v for k, v in context.items() if isinstance(k, str)}
