@@ -115,6 +115,9 @@ class Run:
     trace: tuple[Firing, ...]
 
 
+_new_firing = object.__new__
+
+
 def describe_answer(qid: str, value: Answer) -> str:
     """How an answer fact is written in a trace."""
     return f"{qid} = {value}"
@@ -175,9 +178,15 @@ def _used(fact: Any) -> str:
 def _rhs(rule: Rule, stratum: int, bound: tuple[str, ...]) -> Callable[..., None]:
     negated = tuple(f"not {ref}" for ref in rule.unless)
 
+    fields = {"rule": rule.id, "stratum": stratum, "asserted": rule.then}
+
     def fire(engine: TracingEngine, **facts: Any) -> None:
-        used = tuple(_used(facts[name]) for name in bound) + negated
-        engine.record(Firing(rule.id, stratum, used, rule.then))
+        used = tuple([_used(facts[name]) for name in bound]) + negated
+        # Firing(rule.id, stratum, used, rule.then), its fields set directly rather than
+        # through the frozen dataclass's object.__setattr__ for each.
+        firing = _new_firing(Firing)
+        firing.__dict__.update(fields, used=used)
+        engine.record(firing)
         engine.derived.update(rule.then)
         engine.declare_derived(rule.then)
 
@@ -414,8 +423,9 @@ class Evaluator:
             engine.declare_answers(answers)
             engine.run()
             firings = engine.firings
+            # What the firings asserted: each firing's action adds its facts to `derived`.
+            derived = frozenset(engine.derived)
             engine.firings = []
             engine.derived = set()
-        derived = frozenset(ref for f in firings for ref in f.asserted)
         ordered = tuple(sorted(firings, key=lambda f: (f.stratum, f.rule, f.used)))
         return Run(derived=derived, trace=ordered)

@@ -31,7 +31,7 @@ from experta.abstract import Matcher
 from experta.activation import Activation
 from experta.fieldconstraint import L, P
 from experta.matchers.rete import ReteMatcher
-from experta.matchers.rete.check import FactCapture, FeatureCheck, TypeCheck
+from experta.matchers.rete.check import FactCapture, FeatureCheck, TypeCheck, WhereCheck
 from experta.matchers.rete.mixins import ChildNode, NoMemory
 from experta.matchers.rete.nodes import (
     BusNode,
@@ -201,6 +201,22 @@ def _conflict_set_activate(node: Any, index: int, dirty: set[int]) -> Callback:
                 else:
                     node.removed.add(activation)
         dirty.add(index)
+
+    return activate
+
+
+def _where_activate(node: Any) -> Callback:
+    """A TEST's activation as experta's (`WhereNode._activate` with its `WhereCheck`: the test
+    called with the context's values of the names its signature lists), without the copy of
+    the token (only read) or the call to the disabled match logger."""
+    test = node.matcher.test
+    names = tuple(node.matcher.parameters)
+
+    def activate(token: Any) -> None:
+        context = token.context
+        if test(**{k: context.get(k) for k in names}):
+            for child in node.children:
+                child.callback(token)
 
     return activate
 
@@ -542,6 +558,8 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
                 node.activate_left, node.activate_right = _join_activations(node)
             elif kind is NotNode:
                 node.activate_left, node.activate_right = _not_activations(node)
+            elif kind is WhereNode and type(node.matcher) is WhereCheck:
+                node.activate = _where_activate(node)
             elif kind is WhereNode:
                 node.activate = node._activate  # a test of the context, which it only reads
             else:  # any other node: experta's activations, the token copied directly

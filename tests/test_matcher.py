@@ -95,3 +95,19 @@ def test_made_facts_are_the_facts_experta_makes() -> None:
     declared.declare(tally)
     assert declared.declare(made_fact(TallyFact, {"t": "pattern", "v": 0})) is None  # duplicate
     assert _FactList._get_fact_id(tally) == FactList._get_fact_id(tally)  # with __factid__ set
+
+
+def test_recorded_firings_are_the_dataclass_built_normally() -> None:
+    """The firings a run records (their fields set directly) equal, hash and print as
+    `Firing(...)` built through the dataclass; the derived facts are what they asserted."""
+    from engine.inference import Firing
+    from engine.vignettes import default_vignettes
+
+    for vignette in default_vignettes()[:10]:
+        run = FAST.run(parse_case(vignette.case, KB))
+        assert run.trace
+        assert run.derived == frozenset(ref for f in run.trace for ref in f.asserted)
+        for firing in run.trace:
+            built = Firing(firing.rule, firing.stratum, firing.used, firing.asserted)
+            assert firing == built and hash(firing) == hash(built) and repr(firing) == repr(built)
+            assert vars(firing) == vars(built) and type(firing.used) is tuple
