@@ -72,6 +72,7 @@ def derived_fact(ref: str) -> Any:
 
 _new_dict = dict.__new__
 _fill = dict.update
+_set_item = dict.__setitem__
 
 
 def made_fact(cls: type, fields: dict[str, Any]) -> Any:
@@ -257,13 +258,14 @@ class _FactList(FactList):  # type: ignore[misc]
             fact.validate()
         fact_id = frozenset([fact.__class__, *[(k, v) for k, v in fact.items() if not (
             isinstance(k, str) and k.startswith("__") and k.endswith("__"))]])  # _get_fact_id
-        if self.duplication or fact_id not in self.reference_counter:
+        counter = self.reference_counter
+        if self.duplication or fact_id not in counter:
             idx = self.last_index
-            fact.__factid__ = idx
+            _set_item(fact, "__factid__", idx)  # what the __factid__ property's setter does
             self[idx] = fact
             self.last_index += 1
             self.added.append(fact)
-            self.reference_counter[fact_id] += 1
+            counter[fact_id] = counter.get(fact_id, 0) + 1  # `+= 1` without Counter.__missing__
             return fact
         return None
 

@@ -424,6 +424,14 @@ def _dispatcher(children: list[Any]) -> Callback:
         else:
             others.append(node.activate)
 
+    if not by_type and not by_literal:  # a captured fact going on to each of its joins
+        callbacks = tuple(others)
+
+        def to_each(token: Any) -> None:
+            for callback in callbacks:
+                callback(token)
+
+        return to_each
     if by_type and not by_literal and not others:  # the root: facts by type only
         def by_type_only(token: Any) -> None:
             (fact,) = token.data

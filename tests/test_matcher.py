@@ -95,6 +95,13 @@ def test_made_facts_are_the_facts_experta_makes() -> None:
     declared.declare(tally)
     assert declared.declare(made_fact(TallyFact, {"t": "pattern", "v": 0})) is None  # duplicate
     assert _FactList._get_fact_id(tally) == FactList._get_fact_id(tally)  # with __factid__ set
+    # Declared as experta's fact list declares: the same id, items, counts and changes.
+    theirs = FactList()
+    twin = TallyFact(t="pattern", v=0)
+    theirs.declare(twin)
+    assert tally.__factid__ == twin.__factid__ == 0 and dict(tally) == dict(twin)
+    assert dict(declared.reference_counter) == dict(theirs.reference_counter)
+    assert declared.last_index == theirs.last_index and declared.changes == theirs.changes
 
 
 def test_recorded_firings_are_the_dataclass_built_normally() -> None:
