@@ -25,7 +25,7 @@ class ExactRemovalDepthStrategy(DepthStrategy):  # type: ignore[misc]
 
     def get_key(self, activation: Any) -> tuple[int, list[int]]:
         """Salience first, then the most recent facts (depth-first), as experta orders them."""
-        facts = sorted((f["__factid__"] for f in activation.facts), reverse=True)
+        facts = sorted([f["__factid__"] for f in activation.facts], reverse=True)
         return (activation.rule.salience, facts)
 
     def _update_agenda(self, agenda: Any, added: Any, removed: Any) -> None:

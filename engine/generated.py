@@ -104,6 +104,98 @@ def rules_evaluator(kb: KnowledgeBase, rule_ids: tuple[str, ...] | None) -> Eval
     return evaluate
 
 
+# ---- one kind of conclusion from the answers as positional values --------------------------
+# What-if sweeps evaluate the same cone of rules thousands of times on answers that differ in
+# one or two places. This form takes the values of the questions the cone reads as arguments
+# (`answers.get(q)` for each, in a given order: the sweep's memo key itself), holds each
+# derived fact in a local boolean and each answer in a local, and returns only the ids of one
+# kind's facts. A property test holds it equal to `rules_evaluator` of the same rules.
+
+KindEvaluate = Callable[..., frozenset[str]]
+
+
+def _literal_set(values: frozenset[str], consts: dict[str, object]) -> str:
+    # Ids and options are validated against ^[a-z][a-z0-9_.]*$ at load time, so a set display
+    # of their reprs is safe source; Python folds it into a constant for `in`.
+    if values and all(type(v) is str for v in values):
+        return "{" + ", ".join(repr(v) for v in sorted(values)) + "}"
+    return _const(consts, values)
+
+
+def kind_source(kb: KnowledgeBase, rule_ids: tuple[str, ...], questions: tuple[str, ...],
+                kind: str) -> tuple[str, dict[str, object]]:
+    """The source of `evaluate(*values)`: `values` the answers to `questions` in that order
+    (None: unanswered); the rules named, in stratum order, as `rules_evaluator` runs them;
+    returns the ids of the `kind.` facts derived."""
+    consts: dict[str, object] = {}
+    chosen = sorted((r for r in kb.rules if r.id in set(rule_ids)), key=lambda r: (kb.strata[r.id], r.id))
+    arg = {q: f"v{i}" for i, q in enumerate(questions)}
+    facts: dict[str, str] = {}
+
+    def fact(ref: str) -> str:
+        return facts.setdefault(ref, f"f{len(facts)}")
+
+    def value(qid: str) -> str:
+        if qid not in arg:
+            raise ValueError(f"question {qid} is read by the rules but not among the arguments")
+        return arg[qid]
+
+    def test(cond: AnswerIn | AnswerRange | Holds | TallyRange) -> str:
+        if isinstance(cond, Holds):
+            return fact(cond.fact)
+        if isinstance(cond, AnswerIn):
+            return f"{value(cond.answer)} in {_literal_set(frozenset(cond.is_in), consts)}"
+        low, high = kb.bounds(cond)
+        if isinstance(cond, TallyRange):
+            weight = f"w_{cond.tally}" + (f" - w_{cond.minus}" if cond.minus else "")
+            return "(" + " and ".join(_in_range(f"({weight})", low, high) or ["True"]) + ")"
+        v = value(cond.answer)
+        number = "(" + " and ".join([f"type({v}) is int", *_in_range(v, low, high)]) + ")"
+        split = kb.category_split(cond)
+        if split is None:
+            return number
+        category, inside, _ = split
+        return f"({number} or ({v} is None and {value(category)} in {_literal_set(inside, consts)}))"
+
+    body: list[str] = []
+    weighed: set[str] = set()
+    for rule in chosen:
+        for cond in rule.when:
+            for tally in (cond.tally, cond.minus) if isinstance(cond, TallyRange) else ():
+                if tally is not None and tally not in weighed:
+                    weighed.add(tally)
+                    terms = [f"({w} if {fact(ref)} else 0)" for ref, w in kb.tally_arguments(tally)]
+                    body.append(f"    w_{tally} = {' + '.join(terms) or '0'}")
+        tests = [test(c) for c in rule.when] + [f"not {fact(ref)}" for ref in rule.unless]
+        body.append(f"    # {rule.id}")
+        body.append(f"    if {' and '.join(tests) or 'True'}:")
+        body.extend(f"        {fact(ref)} = True" for ref in dict.fromkeys(rule.then))
+    prefix = kind + "."
+    mine = [(ref[len(prefix):], name) for ref, name in facts.items() if ref.startswith(prefix)]
+    lines = [f"def evaluate({', '.join(arg[q] for q in questions)}):"]
+    if facts:
+        lines.append("    " + " = ".join(facts.values()) + " = False")
+    lines.extend(body)
+    lines.append("    out = []")
+    for ident, name in mine:
+        lines.append(f"    if {name}:")
+        lines.append(f"        out.append({ident!r})")
+    lines.append("    return frozenset(out)")
+    return "\n".join(lines) + "\n", consts
+
+
+@cache
+def kind_evaluator(kb: KnowledgeBase, rule_ids: tuple[str, ...], questions: tuple[str, ...],
+                   kind: str) -> KindEvaluate:
+    """Some rules as one function of the values of `questions` that returns the ids of the
+    `kind` facts they derive (see `kind_source`), compiled once per set."""
+    source, consts = kind_source(kb, rule_ids, questions, kind)
+    namespace: dict[str, object] = dict(consts)
+    exec(compile_cached(source, f"<kind {kb.sha256[:12]}>"), namespace)  # our own validated data
+    evaluate: KindEvaluate = namespace["evaluate"]  # type: ignore[assignment]
+    return evaluate
+
+
 # ---- three-valued evaluation, compiled the same way ----------------------------------------
 # Truth values as numbers: 0 false, 1 unknown, 2 true, so Kleene's "and" is min, "or" is max
 # and "not" is 2 - x. engine.whatif.three_valued (interpreted) is the reference; a property

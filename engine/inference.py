@@ -20,13 +20,15 @@ from typing import Any
 
 from experta import AS, MATCH, NOT, TEST, Fact, InitialFact, KnowledgeEngine, P, watchers
 from experta import Rule as ExpertaRule
+from experta.agenda import Agenda
+from experta.factlist import FactList
 
 from engine.agenda import ExactRemovalDepthStrategy
 from engine.answer_forms import reasoning_answers
 from engine.case import Answer, Case
 from engine.kb_loader import KnowledgeBase
 from engine.knowledge import AnswerIn, AnswerRange, Holds, Rule, TallyRange
-from engine.matcher import FastReteMatcher
+from engine.matcher import FastReteMatcher, membership
 
 # experta logs every fired rule with its facts (case content) through process-global loggers;
 # nothing about a case may reach a log, so they are switched off here, once.
@@ -68,6 +70,34 @@ def derived_fact(ref: str) -> Any:
     return _DERIVED_CLASSES[_bucket(ref)](ref=ref)
 
 
+_new_dict = dict.__new__
+_fill = dict.update
+_set_item = dict.__setitem__
+
+
+def made_fact(cls: type, fields: dict[str, Any]) -> Any:
+    """`cls(**fields)` for a fact the engine makes itself from plain values (strings and
+    integers): the same fact (same class, same items, in the same order) without experta's
+    per-item `__setitem__`, `freeze` (the identity for a str or an int) and factid checks."""
+    for value in fields.values():
+        if type(value) is not str and type(value) is not int:
+            return cls(**fields)
+    fact: Any = _new_dict(cls)
+    _fill(fact, fields)
+    fact._Fact__defaults = {}  # what Fact.__init__ sets
+    return fact
+
+
+@cache
+def _answer_class(qid: str) -> type:
+    return _ANSWER_CLASSES[_bucket(qid)]
+
+
+@cache
+def _derived_class(ref: str) -> type:
+    return _DERIVED_CLASSES[_bucket(ref)]
+
+
 @dataclass(frozen=True)
 class Firing:
     """One rule firing: the rule, the facts it used (in condition order) and what it asserted."""
@@ -84,6 +114,9 @@ class Run:
 
     derived: frozenset[str]
     trace: tuple[Firing, ...]
+
+
+_new_firing = object.__new__
 
 
 def describe_answer(qid: str, value: Answer) -> str:
@@ -108,7 +141,7 @@ def _alternatives(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds | Tall
         return [patterns]
     if isinstance(cond, AnswerIn):
         options = frozenset(cond.is_in)
-        return [[getattr(AS, name) << answer_fact(cond.answer, v=P(lambda v: v in options))]]
+        return [[getattr(AS, name) << answer_fact(cond.answer, v=P(membership(options)))]]
     low, high = kb.bounds(cond)
     number = [getattr(AS, name) << answer_fact(
         cond.answer, v=P(lambda v: isinstance(v, int) and low <= v <= high))]
@@ -117,7 +150,7 @@ def _alternatives(kb: KnowledgeBase, cond: AnswerIn | AnswerRange | Holds | Tall
         return [number]
     category, inside, _ = split
     # A category answers for the number only while the number itself is not given.
-    by_category = [getattr(AS, name) << answer_fact(category, v=P(lambda v: v in inside)),
+    by_category = [getattr(AS, name) << answer_fact(category, v=P(membership(inside))),
                    NOT(answer_fact(cond.answer))]
     return [number, by_category]
 
@@ -146,11 +179,17 @@ def _used(fact: Any) -> str:
 def _rhs(rule: Rule, stratum: int, bound: tuple[str, ...]) -> Callable[..., None]:
     negated = tuple(f"not {ref}" for ref in rule.unless)
 
+    fields = {"rule": rule.id, "stratum": stratum, "asserted": rule.then}
+
     def fire(engine: TracingEngine, **facts: Any) -> None:
-        used = tuple(_used(facts[name]) for name in bound) + negated
-        engine.record(Firing(rule.id, stratum, used, rule.then))
+        used = tuple([_used(facts[name]) for name in bound]) + negated
+        # Firing(rule.id, stratum, used, rule.then), its fields set directly rather than
+        # through the frozen dataclass's object.__setattr__ for each.
+        firing = _new_firing(Firing)
+        firing.__dict__.update(fields, used=used)
+        engine.record(firing)
         engine.derived.update(rule.then)
-        engine.declare(*(derived_fact(ref) for ref in rule.then))
+        engine.declare_derived(rule.then)
 
     fire.__name__ = "rule_" + rule.id.replace(".", "__")
     return fire
@@ -187,11 +226,119 @@ class TracingEngine(KnowledgeEngine):  # type: ignore[misc]
         """Remember a firing of this evaluation."""
         self.firings.append(firing)
 
+    def declare_answers(self, answers: Mapping[str, Answer]) -> None:
+        """Declare the initial fact and the answers, in sorted order and in one call (so
+        experta updates its agenda once rather than once per answer)."""
+        self.declare(InitialFact(), *(answer_fact(qid, v=answers[qid]) for qid in sorted(answers)))
+
+    def declare_derived(self, refs: tuple[str, ...]) -> None:
+        """Declare derived facts (from a rule's action)."""
+        self.declare(*(derived_fact(ref) for ref in refs))
+
+    def declare_tally(self, tally: str, total: int) -> None:
+        """Declare a tally's weight."""
+        self.declare(TallyFact(t=tally, v=total))
+
+
+class _FactList(FactList):  # type: ignore[misc]
+    """experta's fact list, declaring the same way without the call to its disabled logger."""
+
+    @staticmethod
+    def _get_fact_id(fact: Any) -> frozenset[Any]:
+        """The fact's class and its non-special items, as experta identifies duplicates."""
+        items = [(k, v) for k, v in fact.items()
+                 if not (isinstance(k, str) and k.startswith("__") and k.endswith("__"))]
+        return frozenset([fact.__class__, *items])
+
+    def declare(self, fact: Any) -> Any:
+        """`FactList.declare`, without the log call (its logger is disabled)."""
+        if not isinstance(fact, Fact):
+            raise ValueError("The fact must descend the Fact class.")
+        if fact.__fields__:  # validation checks the declared fields; these classes have none
+            fact.validate()
+        fact_id = frozenset([fact.__class__, *[(k, v) for k, v in fact.items() if not (
+            isinstance(k, str) and k.startswith("__") and k.endswith("__"))]])  # _get_fact_id
+        counter = self.reference_counter
+        if self.duplication or fact_id not in counter:
+            idx = self.last_index
+            _set_item(fact, "__factid__", idx)  # what the __factid__ property's setter does
+            self[idx] = fact
+            self.last_index += 1
+            self.added.append(fact)
+            counter[fact_id] = counter.get(fact_id, 0) + 1  # `+= 1` without Counter.__missing__
+            return fact
+        return None
+
+
+class FastTracingEngine(TracingEngine):
+    """The tracing engine with experta's per-step overheads removed, same semantics: no calls
+    to the disabled watcher loggers (experta formats every fired rule's facts for them first),
+    and the facts this engine makes itself (answers, derived facts, tally weights: plain
+    strings and integers, never patterns) declared without re-checking them for pattern
+    constraints. Held equal to `TracingEngine` on experta's own matcher by tests/test_matcher.py."""
+
+    def reset(self) -> None:
+        """`KnowledgeEngine.reset` with no deffacts (see `get_deffacts`): a new agenda and
+        fact list, the matcher wiped. (experta then declares the deffacts' facts, none here,
+        and collects the activations that nothing made.)"""
+        self.agenda = Agenda()
+        self.facts = _FactList()
+        self.matcher.reset()
+        self.running = False
+
+    def run(self, steps: float = float("inf")) -> None:
+        """`KnowledgeEngine.run` without the watcher logging."""
+        self.running = True
+        agenda = self.agenda
+        update = self.strategy._update_agenda
+        changes = self.matcher.changes
+        while steps > 0 and self.running:
+            added, removed = changes(*self.facts.changes)
+            update(agenda, added, removed)
+            activation = agenda.get_next()
+            if activation is None:
+                break
+            steps -= 1
+            # `activation.rule(self, **context)`, as experta's Rule.__call__ runs a rule's action
+            rule = activation.rule
+            kwargs = {k: v for k, v in activation.context.items() if not k.startswith("__")}
+            wanted = rule._wrapped_args
+            if wanted:
+                kwargs = {k: v for k, v in kwargs.items() if k in wanted}
+            if rule._wrapped_self is None:
+                rule._wrapped(self, **kwargs)
+            else:
+                rule._wrapped(rule._wrapped_self, self, **kwargs)
+        self.running = False
+
+    def _declare_made(self, facts: list[Any]) -> None:
+        """`KnowledgeEngine.declare` of facts this engine made (no pattern constraints, no
+        double-underscore keys: experta's checks would pass)."""
+        declare = self.facts.declare
+        for fact in facts:
+            declare(fact)
+        if not self.running:
+            added, removed = self.matcher.changes(*self.facts.changes)
+            self.strategy._update_agenda(self.agenda, added, removed)
+
+    def declare_answers(self, answers: Mapping[str, Answer]) -> None:
+        """See `TracingEngine.declare_answers`."""
+        self._declare_made([InitialFact(), *(made_fact(_answer_class(qid), {"q": qid, "v": answers[qid]})
+                                             for qid in sorted(answers))])
+
+    def declare_derived(self, refs: tuple[str, ...]) -> None:
+        """See `TracingEngine.declare_derived`."""
+        self._declare_made([made_fact(_derived_class(ref), {"ref": ref}) for ref in refs])
+
+    def declare_tally(self, tally: str, total: int) -> None:
+        """See `TracingEngine.declare_tally`."""
+        self._declare_made([made_fact(TallyFact, {"t": tally, "v": total})])
+
 
 def _tally_rhs(tally: str, weights: tuple[tuple[str, int], ...]) -> Callable[..., None]:
     def weigh(engine: TracingEngine) -> None:
         total = sum(w for ref, w in weights if ref in engine.derived)
-        engine.declare(TallyFact(t=tally, v=total))
+        engine.declare_tally(tally, total)
 
     weigh.__name__ = "tally_" + tally
     return weigh
@@ -200,6 +347,21 @@ def _tally_rhs(tally: str, weights: tuple[tuple[str, int], ...]) -> Callable[...
 @cache
 def engine_class(kb: KnowledgeBase) -> type[TracingEngine]:
     """Compile the knowledge base's rules into an experta engine class (once per process)."""
+    return type("CompiledEngine", (FastTracingEngine,), _rule_members(kb))
+
+
+@cache
+def plain_engine_class(kb: KnowledgeBase) -> type[TracingEngine]:
+    """The same compiled rules on experta's own engine loop and matcher (the reference the
+    equality tests hold `engine_class` to; not used to evaluate cases)."""
+    from experta.matchers.rete import ReteMatcher
+
+    return type("PlainCompiledEngine", (TracingEngine,), {**_rule_members(kb), "__matcher__": ReteMatcher})
+
+
+@cache
+def _rule_members(kb: KnowledgeBase) -> dict[str, Any]:
+    """The compiled rules and tallies of a knowledge base, as engine class members."""
     top = max(kb.strata.values(), default=0)
     members: dict[str, Any] = {}
     first_reader: dict[str, int] = {}
@@ -234,7 +396,7 @@ def engine_class(kb: KnowledgeBase) -> type[TracingEngine]:
         # than its first reader) and before that reader.
         members["tally_" + tally] = ExpertaRule(InitialFact(), salience=top - stratum + 0.5)(
             _tally_rhs(tally, kb.tally_arguments(tally)))
-    return type("CompiledEngine", (TracingEngine,), members)
+    return members
 
 
 class Evaluator:
@@ -259,13 +421,13 @@ class Evaluator:
             engine.reset()  # the previous case's facts go here, before anything is declared
             engine.firings = []
             engine.derived = set()
-            # Declared in sorted order so the order of answers in a file cannot change the run;
-            # in one call, so experta updates its agenda once rather than once per answer.
-            engine.declare(InitialFact(), *(answer_fact(qid, v=answers[qid]) for qid in sorted(answers)))
+            # Declared in sorted order so the order of answers in a file cannot change the run.
+            engine.declare_answers(answers)
             engine.run()
             firings = engine.firings
+            # What the firings asserted: each firing's action adds its facts to `derived`.
+            derived = frozenset(engine.derived)
             engine.firings = []
             engine.derived = set()
-        derived = frozenset(ref for f in firings for ref in f.asserted)
         ordered = tuple(sorted(firings, key=lambda f: (f.stratum, f.rule, f.used)))
         return Run(derived=derived, trace=ordered)

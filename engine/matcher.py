@@ -24,15 +24,24 @@ The property test that holds experta equal to the generated evaluator covers thi
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from typing import Any
 
 from experta.abstract import Matcher
+from experta.activation import Activation
 from experta.fieldconstraint import L, P
 from experta.matchers.rete import ReteMatcher
-from experta.matchers.rete.check import FeatureCheck, TypeCheck
+from experta.matchers.rete.check import FactCapture, FeatureCheck, TypeCheck, WhereCheck
 from experta.matchers.rete.mixins import ChildNode, NoMemory
-from experta.matchers.rete.nodes import BusNode, ConflictSetNode, FeatureTesterNode
-from experta.matchers.rete.token import Token
+from experta.matchers.rete.nodes import (
+    BusNode,
+    ConflictSetNode,
+    FeatureTesterNode,
+    NotNode,
+    OrdinaryMatchNode,
+    WhereNode,
+)
+from experta.matchers.rete.token import Token, TokenInfo
 
 Callback = Callable[[Any], None]
 
@@ -77,6 +86,8 @@ def _fast_activate(node: Any) -> Callback:
     test run once and before anything is copied, and the token copied only when the test adds
     to its context. Passing the same token on is safe: every node that keeps a token (the
     joins, the negations, the conflict sets) copies it on activation."""
+    if type(node.matcher) is FactCapture:
+        return _capturing_activate(node)
     matcher = _fast_check(node.matcher)
     new_token = tuple.__new__
 
@@ -105,8 +116,208 @@ def _fast_activate(node: Any) -> Callback:
     return activate
 
 
+def _capturing_activate(node: Any) -> Callback:
+    """A fact capture's activation (`AS.name << pattern`) as `_fast_activate` makes it for
+    experta's FactCapture check, which returns `{name: fact}`: the same tests of that one
+    binding against the token's context, without the call to the disabled match logger."""
+    bind = node.matcher.bind
+    negated = (False, bind)
+    new_token = tuple.__new__
+
+    def activate(token: Any) -> None:
+        tag, data, context = token
+        (fact,) = data
+        # experta tests `context.get(bind, fact) != fact`: for an absent binding that compares
+        # the fact with itself (never unequal), so only a present binding is compared.
+        if bind in context and context[bind] != fact:
+            return
+        if negated in context and context[negated] == fact:
+            return
+        context = dict(context)
+        context[bind] = fact
+        token = new_token(Token, (tag, set(data), context))
+        for child in node.children:
+            child.callback(token)
+
+    return activate
+
+
 _new_token = tuple.__new__
 _VALID, _INVALID = Token.TagType.VALID, Token.TagType.INVALID
+
+
+def _info(token: Any) -> Any:
+    """`token.to_info()`: the token's facts and context as frozensets, tag left out."""
+    return _new_token(TokenInfo, (frozenset(token.data), frozenset(token.context.items())))
+
+
+class _Activation(Activation):  # type: ignore[misc]
+    """experta's Activation with its rule's hash computed once per conflict set: experta's
+    `Rule.__hash__` hashes every pattern of the rule, on every set operation."""
+
+    def __init__(self, rule: Any, facts: Any, context: dict[str, Any], rule_hash: int) -> None:
+        self.rule = rule
+        self.facts = set(facts)
+        self.key = None
+        self.context = context
+        self._rule_hash = rule_hash
+
+    def __hash__(self) -> int:
+        # Computed once: neither the facts nor the context change once the activation is made.
+        found: int | None = self.__dict__.get("_hash")
+        if found is None:
+            found = hash((self._rule_hash, frozenset(self.facts), frozenset(self.context.items())))
+            self._hash = found
+        return found
+
+
+def _conflict_set_activate(node: Any, index: int, dirty: set[int]) -> Callback:
+    """A conflict set's activation as experta's (`ConflictSetNode._activate`; no copy of the
+    token, which it only reads), marking the conflict set as changed, so the matcher collects
+    activations from the changed ones only instead of scanning every rule's."""
+    rule = node.rule
+    rule_hash = hash(rule)
+
+    def activate(token: Any) -> None:
+        info = _info(token)
+        activation = _Activation(rule, info.data, {k: v for k, v in info.context if isinstance(k, str)},
+                                 rule_hash)
+        if token.tag is _VALID:
+            memory = node.memory
+            if info not in memory:
+                memory.add(info)
+                if activation in node.removed:
+                    node.removed.remove(activation)
+                else:
+                    node.added.add(activation)
+        else:
+            try:
+                node.memory.remove(info)
+            except ValueError:  # as experta (a set raises KeyError, which goes on up)
+                pass
+            else:
+                if activation in node.added:
+                    node.added.remove(activation)
+                else:
+                    node.removed.add(activation)
+        dirty.add(index)
+
+    return activate
+
+
+def _where_activate(node: Any) -> Callback:
+    """A TEST's activation as experta's (`WhereNode._activate` with its `WhereCheck`: the test
+    called with the context's values of the names its signature lists), without the copy of
+    the token (only read) or the call to the disabled match logger."""
+    test = node.matcher.test
+    names = tuple(node.matcher.parameters)
+
+    def activate(token: Any) -> None:
+        context = token.context
+        if test(**{k: context.get(k) for k in names}):
+            for child in node.children:
+                child.callback(token)
+
+    return activate
+
+
+def _join_activations(node: Any) -> tuple[Callback, Callback]:
+    """An ordinary join's left and right activations as experta's
+    (`OrdinaryMatchNode.__activation`), without copying the token (only read: it is stored
+    as a TokenInfo and each match makes a new token), the Token constructor's type asserts,
+    or the calls to the disabled match logger."""
+    matcher = node.matcher
+
+    # The memories hold (facts, context) as experta's TokenInfo does, the context as a dict of
+    # its own rather than a frozenset of its items: experta turns it back into a dict for every
+    # match, and freezing it hashes every fact in it. Only these two activations (and reset)
+    # read or write a join's memories; equal entries are equal either way.
+    def activation(token: Any, branch: list[Any], matching: list[Any], is_left: bool) -> None:
+        tag, data, context = token
+        if tag is _VALID:
+            branch.append((frozenset(data), dict(context)))
+        else:
+            with suppress(ValueError):
+                branch.remove((frozenset(data), dict(context)))
+        for other_data, other_context in matching:
+            match = matcher(context, other_context) if is_left else matcher(other_context, context)
+            if match:
+                newcontext = {k: v for k, v in context.items() if isinstance(k, str)}
+                for k, v in other_context.items():
+                    if not isinstance(k, tuple):
+                        newcontext[k] = v
+                newtoken = _new_token(Token, (tag, data | other_data, newcontext))
+                for child in node.children:
+                    child.callback(newtoken)
+
+    def activate_left(token: Any) -> None:
+        activation(token, node.left_memory, node.right_memory, True)
+
+    def activate_right(token: Any) -> None:
+        activation(token, node.right_memory, node.left_memory, False)
+
+    return activate_left, activate_right
+
+
+def _not_activations(node: Any) -> tuple[Callback, Callback]:
+    """A negation's left and right activations as experta's (`NotNode`), without copying the
+    token (only read) or the Token constructor's asserts."""
+    matcher = node.matcher
+
+    def activate_left(token: Any) -> None:
+        right = node.right_memory
+        valid = token.tag is _VALID
+        if not right:
+            if valid:
+                node.left_memory[_info(token)] = 0
+            else:
+                del node.left_memory[_info(token)]
+            for child in node.children:
+                child.callback(token)
+        elif valid:
+            count = 0
+            context = token.context
+            for _, right_context in right:
+                if matcher(context, dict(right_context)):
+                    count += 1
+            if count == 0:
+                for child in node.children:
+                    child.callback(token)
+            node.left_memory[_info(token)] = count
+        else:
+            count = 0
+            context = token.context
+            for _, right_context in right:
+                if matcher(context, dict(right_context)):
+                    count += 1
+                    break
+            if count == 0:
+                for child in node.children:
+                    child.callback(token)
+            del node.left_memory[_info(token)]
+
+    def activate_right(token: Any) -> None:
+        if token.tag is _VALID:
+            node.right_memory.append(_info(token))
+            inc = 1
+        else:
+            inc = -1
+            node.right_memory.remove(_info(token))
+        left_memory = node.left_memory
+        context = token.context
+        for left in left_memory:
+            if matcher(dict(left.context), context):
+                left_memory[left] += inc
+                newcount = left_memory[left]
+                if (newcount == 0 and inc == -1) or (newcount == 1 and inc == 1):
+                    if inc == -1:
+                        newtoken = _new_token(Token, (_VALID, set(left.data), dict(left.context)))
+                    else:
+                        newtoken = _new_token(Token, (_INVALID, set(left.data), dict(left.context)))
+                    for child in node.children:
+                        child.callback(newtoken)
+
+    return activate_left, activate_right
 
 
 def _copy(token: Any) -> Any:
@@ -146,19 +357,48 @@ def _literal(check: Any) -> tuple[str, Any] | None:
     return what, check.how.value
 
 
+def membership(options: frozenset[Any]) -> Callable[[Any], bool]:
+    """A predicate `value in options` (for a `P` field constraint) that carries its options,
+    so that the matcher can route a fact to it by value instead of testing it (`_dispatcher`)."""
+    def member(value: Any) -> bool:
+        return value in options
+
+    member.member_of = options  # type: ignore[attr-defined]
+    return member
+
+
+def _membership(check: Any) -> tuple[str, frozenset[Any]] | None:
+    """(field, options) when a check is an unbound `P(membership(options))` on a plain field."""
+    if not isinstance(check, FeatureCheck) or type(check.how) is not P:
+        return None
+    what, how = check.what, check.how
+    if not isinstance(what, str) or "__" in what or how.__bind__ is not None:
+        return None
+    options = getattr(how.match, "member_of", None)
+    return (what, options) if isinstance(options, frozenset) else None
+
+
 def _passing(node: Any) -> Callback:
     """A feature tester reached through the index, whose test is already known to pass: a
     type test (`type(fact) == T`) or an unbound literal (`fact[field] == value`), which return
-    True and bind nothing, so the token goes on unchanged, as experta would send it."""
+    True and bind nothing, so the token goes on unchanged, as experta would send it: to its
+    one child's callback itself (its dispatcher, when it has several), or to each child's.
+    Made once the node's children are final (see `FastReteMatcher`)."""
+    children = tuple(node.children)
+    if len(children) == 1:
+        return children[0].callback  # type: ignore[no-any-return]
+    callbacks = tuple(child.callback for child in children)
+
     def passing(token: Any) -> None:
-        for child in node.children:
-            child.callback(token)
+        for callback in callbacks:
+            callback(token)
 
     return passing
 
 
 def _dispatcher(children: list[Any]) -> Callback:
-    """One callback for all of a node's children, indexed by fact type and tested literal."""
+    """One callback for all of a node's children, indexed by fact type, tested literal and the
+    options of a membership test."""
     by_type: dict[type, list[Callback]] = {}
     by_literal: dict[str, dict[Any, list[Callback]]] = {}
     others: list[Callback] = []
@@ -174,8 +414,48 @@ def _dispatcher(children: list[Any]) -> Callback:
                 by_literal.setdefault(field, {}).setdefault(value, []).append(_passing(node))
             except TypeError:  # an unhashable literal: test it the ordinary way
                 others.append(node.activate)
+        elif (member := _membership(node.matcher)) is not None:
+            # `fact[field] in options` holds exactly when the value is one of the options'
+            # keys: the same index routes the fact to it (a True test binds nothing).
+            field, options = member
+            passing = _passing(node)
+            for value in sorted(options, key=repr):
+                by_literal.setdefault(field, {}).setdefault(value, []).append(passing)
         else:
             others.append(node.activate)
+
+    if not by_type and not by_literal:  # a captured fact going on to each of its joins
+        callbacks = tuple(others)
+
+        def to_each(token: Any) -> None:
+            for callback in callbacks:
+                callback(token)
+
+        return to_each
+    if by_type and not by_literal and not others:  # the root: facts by type only
+        def by_type_only(token: Any) -> None:
+            (fact,) = token.data
+            for activate in by_type.get(type(fact), ()):
+                activate(token)
+
+        return by_type_only
+    if len(by_literal) == 1 and not by_type:  # a field's values, and maybe some other tests
+        ((field, index),) = by_literal.items()
+        rest = tuple(others)
+
+        def by_one_field(token: Any) -> None:
+            (fact,) = token.data
+            if field in fact:
+                try:
+                    matches = index.get(fact[field], ())
+                except TypeError:  # an unhashable value equals no hashable literal
+                    matches = ()
+                for activate in matches:
+                    activate(token)
+            for callback in rest:
+                callback(token)
+
+        return by_one_field
 
     def dispatch(token: Any) -> None:
         (fact,) = token.data
@@ -268,14 +548,29 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
         self._nodes = nodes
         # Only joins, negations and conflict sets keep memories; the rest reset to nothing.
         self._memories = [n for n in nodes if type(n)._reset is not NoMemory._reset]
+        two = (OrdinaryMatchNode, NotNode)
+        self._with_one_memory = [n for n in self._memories if type(n) is ConflictSetNode]
+        self._with_two_memories = [n for n in self._memories if type(n) in two]
+        self._other_memories = [n for n in self._memories if type(n) not in (ConflictSetNode, *two)]
         self._conflict_sets = [n for n in nodes if isinstance(n, ConflictSetNode)]
         self._dirty: set[int] = set()  # the conflict sets activated since the last collection
         for node in nodes:
-            if type(node) is FeatureTesterNode:
+            kind = type(node)
+            if kind is FeatureTesterNode:
                 node.activate = _fast_activate(node)
+            elif kind is ConflictSetNode:
+                node.activate = _conflict_set_activate(node, self._conflict_sets.index(node), self._dirty)
             elif isinstance(node, ConflictSetNode):
                 node.activate = _marking_activate(node, self._conflict_sets.index(node), self._dirty)
-            else:  # joins, negations, tests: experta's activations, the token copied directly
+            elif kind is OrdinaryMatchNode:
+                node.activate_left, node.activate_right = _join_activations(node)
+            elif kind is NotNode:
+                node.activate_left, node.activate_right = _not_activations(node)
+            elif kind is WhereNode and type(node.matcher) is WhereCheck:
+                node.activate = _where_activate(node)
+            elif kind is WhereNode:
+                node.activate = node._activate  # a test of the context, which it only reads
+            else:  # any other node: experta's activations, the token copied directly
                 for name in ("activate", "activate_left", "activate_right"):
                     inner = getattr(node, "_" + name, None)
                     if inner is not None and callable(getattr(node, name, None)):
@@ -284,14 +579,33 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
             node.children = [ChildNode(c.node, getattr(c.node, c.callback.__name__)) for c in node.children]
         # Alpha nodes (the root and the feature testers) see one fact per token; give each a
         # single indexed child; the original children are reached through the dispatcher only.
-        for node in nodes:
-            alpha = node is self.root_node or isinstance(node, FeatureTesterNode)
-            if alpha and len(node.children) > 1:
+        # Children first, so that each dispatcher is made from its children's final wiring.
+        indexed: set[int] = set()
+
+        def index(node: Any) -> None:
+            if id(node) in indexed:
+                return
+            indexed.add(id(node))
+            for child in node.children:
+                if isinstance(child.node, FeatureTesterNode):
+                    index(child.node)
+            if len(node.children) > 1:
                 node.children = [ChildNode(_Index(), _dispatcher(node.children))]
 
+        index(self.root_node)
+        for node in nodes:
+            if isinstance(node, FeatureTesterNode):
+                index(node)
+
     def reset(self) -> None:
-        """Wipe every node's memory, each node once."""
-        for node in self._memories:
+        """Wipe every node's memory, each node once (an empty memory is left as it is)."""
+        for node in self._with_one_memory:
+            if node.memory:
+                node._reset()
+        for node in self._with_two_memories:
+            if node.left_memory or node.right_memory:
+                node._reset()
+        for node in self._other_memories:
             node._reset()
         self._dirty.clear()
 

@@ -14,7 +14,14 @@ from typing import Any
 
 from engine.case import Answer
 from engine.conditions import Status, answer_status, tally_status
-from engine.generated import Evaluate, generated_evaluator, rules_evaluator, three_valued_evaluator
+from engine.generated import (
+    Evaluate,
+    KindEvaluate,
+    generated_evaluator,
+    kind_evaluator,
+    rules_evaluator,
+    three_valued_evaluator,
+)
 from engine.kb_loader import KnowledgeBase
 from engine.knowledge import UNKNOWN, AnswerIn, AnswerRange, Holds, Question, Rule, TallyRange
 
@@ -125,6 +132,27 @@ def _cone_evaluator(kb: KnowledgeBase, kind: str) -> Evaluate:
     return rules_evaluator(kb, tuple(r.id for r in cone(kb, kind)[0]))
 
 
+@cache
+def _kind_evaluator(kb: KnowledgeBase, kind: str) -> KindEvaluate:
+    """One kind's cone of rules as a function of the values of the questions the cone reads
+    (in `cone`'s order), returning that kind's conclusions: `_cone_evaluator`'s, faster."""
+    rules, questions = cone(kb, kind)
+    return kind_evaluator(kb, tuple(r.id for r in rules), questions, kind)
+
+
+@cache
+def _required_by_none(kb: KnowledgeBase) -> frozenset[str]:
+    """The questions no other question requires: changing one drops no other answer."""
+    required = {other for q in kb.questions.values() for other in q.requires}
+    return frozenset(q for q in kb.questions if q not in required)
+
+
+def consistent(kb: KnowledgeBase, answers: Answers) -> bool:
+    """Whether every answer's requirements are met (then `with_answer` of a question no other
+    question requires drops nothing)."""
+    return all(q.requirements_met(answers) for q in _dependent(kb) if q.id in answers)
+
+
 class Sweeper:
     """What-if analysis of one case, on the generated evaluator."""
 
@@ -141,12 +169,14 @@ class Sweeper:
         rules that can contribute to it: the same conclusions as every rule gives), memoised
         by the answers the cone reads."""
         _, questions = cone(self.kb, kind)
-        key = (kind, tuple(map(answers.get, questions)))
+        return self._conclude_values(kind, tuple(map(answers.get, questions)))
+
+    def _conclude_values(self, kind: str, values: tuple[Answer | None, ...]) -> frozenset[str]:
+        """`conclude_kind` from the values of the questions the cone reads, in `cone`'s order."""
+        key = (kind, values)
         found = self._kind_cache.get(key)
         if found is None:
-            prefix = kind + "."
-            derived = _cone_evaluator(self.kb, kind)(answers)[0]
-            found = frozenset(ref[len(prefix):] for ref in derived if ref.startswith(prefix))
+            found = _kind_evaluator(self.kb, kind)(*values)
             self._kind_cache[key] = found
         return found
 
@@ -200,20 +230,43 @@ class Sweeper:
         decisive = {(v.changes[0].question, v.changes[0].after) for v in singles}
         options = [c for qid in asked for c in self.alternatives(qid) if (qid, c.after) not in decisive]
         found: list[Variant] = []
-        questions_of = self.kb.questions
+        kb = self.kb
+        questions_of = kb.questions
+        slot = {q: i for i, q in enumerate(questions)}
+        leaves = _required_by_none(kb)
+        conclude_values = self._conclude_values
         # The pairs in the order of itertools.combinations(options, 2), the first change made once.
         for i, first in enumerate(options):
-            step = with_answer(self.kb, self.answers, first.question, first.after)
+            step = with_answer(kb, self.answers, first.question, first.after)
+            # When the first change leaves every requirement met, changing a question no other
+            # question requires drops nothing: the second answer goes straight into the values.
+            direct = consistent(kb, step)
+            values = list(map(step.get, questions))
+            askable: dict[str, bool] = {}
             for second in options[i + 1:]:
-                if first.question == second.question:
+                qid = second.question
+                if first.question == qid:
                     continue
-                if not questions_of[second.question].requirements_met(step):
+                ok = askable.get(qid)
+                if ok is None:
+                    ok = askable[qid] = questions_of[qid].requirements_met(step)
+                if not ok:
                     continue
-                changed = with_answer(self.kb, step, second.question, second.after)
-                if self.conclude_kind(kind, changed) != base:
-                    found.append(Variant((first, second), self.conclude(changed)))
-                    if len(found) + len(singles) >= limit:
-                        return (singles + found)[:limit]
+                if direct and qid in leaves:
+                    k = slot[qid]
+                    values[k] = second.after
+                    concluded = conclude_values(kind, tuple(values))
+                    values[k] = step.get(qid)
+                    if concluded == base:
+                        continue
+                    changed = with_answer(kb, step, qid, second.after)
+                else:
+                    changed = with_answer(kb, step, qid, second.after)
+                    if self.conclude_kind(kind, changed) == base:
+                        continue
+                found.append(Variant((first, second), self.conclude(changed)))
+                if len(found) + len(singles) >= limit:
+                    return (singles + found)[:limit]
         return (singles + found)[:limit]
 
 

@@ -8,19 +8,18 @@ from experta.matchers.rete import ReteMatcher
 from hypothesis import HealthCheck, given, settings
 
 from engine import default_knowledge_base, parse_case
-from engine.inference import Evaluator, engine_class
+from engine.inference import Evaluator, FastTracingEngine, TracingEngine, plain_engine_class
 from tests.strategies import case_dicts
 
 KB = default_knowledge_base()
 
 
 class PlainEvaluator(Evaluator):
-    """The same compiled rules on experta's unmodified ReteMatcher."""
+    """The same compiled rules on experta's unmodified ReteMatcher and engine loop."""
 
     def __init__(self) -> None:
         super().__init__(KB)
-        plain = type("PlainEngine", (engine_class(KB),), {"__matcher__": ReteMatcher})
-        self._engine = plain()
+        self._engine = plain_engine_class(KB)()
 
 
 FAST, PLAIN = Evaluator(KB), PlainEvaluator()
@@ -39,6 +38,8 @@ def test_the_plain_evaluator_really_uses_experta_matcher() -> None:
     assert type(PLAIN._engine.matcher) is ReteMatcher
     assert type(FAST._engine.matcher) is not ReteMatcher
     assert issubclass(type(FAST._engine.matcher), ReteMatcher)
+    assert isinstance(FAST._engine, FastTracingEngine)
+    assert not isinstance(PLAIN._engine, FastTracingEngine) and isinstance(PLAIN._engine, TracingEngine)
 
 
 def test_engines_from_one_network_share_no_state() -> None:
@@ -73,3 +74,47 @@ def test_engines_from_one_network_share_no_state() -> None:
     e2.reset()
     assert any(getattr(n, "memory", None) for n in e1.matcher._nodes)
     assert not any(getattr(n, "memory", None) for n in e2.matcher._nodes)
+
+
+def test_made_facts_are_the_facts_experta_makes() -> None:
+    """`made_fact` gives what the class's constructor gives (items, order, identity in the
+    fact list), and falls back to the constructor for anything but a str or an int."""
+    from experta.factlist import FactList
+
+    from engine.inference import TallyFact, _answer_class, _FactList, made_fact
+
+    cls = _answer_class("stressor")
+    for fields in ({"q": "stressor", "v": "ended"}, {"q": "weeks", "v": 26}, {"q": "x", "v": (1, 2)}):
+        made, built = made_fact(cls, fields), cls(**fields)
+        assert made == built and list(made.items()) == list(built.items())
+        assert type(made) is type(built) and vars(made) == vars(built)
+        assert _FactList._get_fact_id(made) == FactList._get_fact_id(built)
+    tally = made_fact(TallyFact, {"t": "pattern", "v": 0})
+    assert tally == TallyFact(t="pattern", v=0) and tally != TallyFact(t="pattern", v=1)
+    declared = _FactList()
+    declared.declare(tally)
+    assert declared.declare(made_fact(TallyFact, {"t": "pattern", "v": 0})) is None  # duplicate
+    assert _FactList._get_fact_id(tally) == FactList._get_fact_id(tally)  # with __factid__ set
+    # Declared as experta's fact list declares: the same id, items, counts and changes.
+    theirs = FactList()
+    twin = TallyFact(t="pattern", v=0)
+    theirs.declare(twin)
+    assert tally.__factid__ == twin.__factid__ == 0 and dict(tally) == dict(twin)
+    assert dict(declared.reference_counter) == dict(theirs.reference_counter)
+    assert declared.last_index == theirs.last_index and declared.changes == theirs.changes
+
+
+def test_recorded_firings_are_the_dataclass_built_normally() -> None:
+    """The firings a run records (their fields set directly) equal, hash and print as
+    `Firing(...)` built through the dataclass; the derived facts are what they asserted."""
+    from engine.inference import Firing
+    from engine.vignettes import default_vignettes
+
+    for vignette in default_vignettes()[:10]:
+        run = FAST.run(parse_case(vignette.case, KB))
+        assert run.trace
+        assert run.derived == frozenset(ref for f in run.trace for ref in f.asserted)
+        for firing in run.trace:
+            built = Firing(firing.rule, firing.stratum, firing.used, firing.asserted)
+            assert firing == built and hash(firing) == hash(built) and repr(firing) == repr(built)
+            assert vars(firing) == vars(built) and type(firing.used) is tuple
