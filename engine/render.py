@@ -124,6 +124,7 @@ class Feedback:
 
     date: str
     verdict: str               # "accepted" (agreed) or "overridden"
+    conclusion: str | None = None  # the conclusion judged, in words
     by: str | None = None
     reason: str | None = None  # the override reason in words
     note: str | None = None

@@ -162,3 +162,32 @@ def test_unsaved_answers_are_named_and_kept_when_a_client_is_created(store_url: 
     with Store.open(store_url) as st:
         draft = cases.load_draft(st, "C-KEEP")
     assert draft is not None and draft.answers["answers"]["numbness"] == "present"
+
+
+def test_the_report_shows_the_clinicians_agreement_and_override(
+        store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 10 item 4: a recorded judgement is in the open client's report, in words."""
+    from engine import default_knowledge_base
+    from store.feedback import record_feedback
+    from ui.downloads import report_formats
+    with Store.open(store_url) as st:
+        cases.create_client(st, "C-FB", "dr-a")
+        cases.commit_assessment(st, "C-FB", CASE, AS_OF, "dr-a")
+        record_feedback(st, "C-FB", 1, "spectrum.at_risk", False, "dr-b",
+                        reason_code="cds-not-applicable", comment="seen in session zebra-77")
+    at = fresh("C-FB")
+    goto(at, "results")
+    state = {k: at.session_state[k] for k in at.session_state}  # that session's state
+    monkeypatch.setattr(persistence, "session", lambda: state)
+    recorded = persistence.recorded_feedback()
+    assert [(f.verdict, f.by) for f in recorded] == [("overridden", "dr-b")]
+    assert recorded[0].conclusion == "Position: At risk of becoming a pattern (assessment 1)"
+    report = next(e.report for e in client(at)._memo.values() if e.report is not None)
+    built = {ext: build() for _, ext, _, build in
+             report_formats(default_knowledge_base(), report, None, recorded)}
+    for ext in ("md", "html"):
+        text = built[ext].decode()
+        assert "Position: At risk of becoming a pattern (assessment 1)" in text
+        assert "zebra-77" in text and "dr-b" in text
+    monkeypatch.setattr(persistence, "session", lambda: {})  # no client open: nothing recorded
+    assert persistence.recorded_feedback() == []

@@ -12,6 +12,7 @@ import logging
 import streamlit as st
 
 from engine import CaseError, KnowledgeBase, default_knowledge_base, parse_text
+from ui import persistence
 from ui.a11y import page_style
 from ui.downloads import case_downloads, report_downloads
 from ui.state import (
@@ -109,7 +110,8 @@ def render() -> None:
     if ev.report is None:
         problems_box(ev.problems)
     else:
-        report_downloads(kb, ev.report, ws.notes or None, key=f"io_{which}_report")
+        report_downloads(kb, ev.report, ws.notes or None, key=f"io_{which}_report",
+                         feedback=persistence.recorded_feedback() if which == CLIENT else ())
         answer_next(kb, ws, ev.report, subject_of(ws, kb))
 
 

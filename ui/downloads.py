@@ -8,7 +8,7 @@ file could drop it before the browser fetched it. Nothing is written on the serv
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 import streamlit as st
@@ -45,33 +45,41 @@ MEMO_KEY = "report_bytes"
 MEMO_SIZE = 6  # built reports kept in this session's memory (a PDF is some 40 KB)
 
 
-def _built(report: Report, fmt: str, kb: KnowledgeBase, notes: str | None) -> bytes:
+def _built(report: Report, fmt: str, kb: KnowledgeBase, notes: str | None,
+           feedback: Sequence[render.Feedback] = ()) -> bytes:
     """The report in one format, built once per session and kept in the session's memory only:
     a second download of the same report (or the PDF after the HTML) is served from there,
     nothing is written to disk on the server."""
     memo: dict[tuple[str, str], bytes] = session().setdefault(MEMO_KEY, {})
-    key = (fmt, hashlib.sha256((report.model_dump_json() + "\0" + (notes or "")).encode()).hexdigest())
+    key = (fmt, hashlib.sha256((report.model_dump_json() + "\0" + (notes or "") + "\0"
+                                + repr(list(feedback))).encode()).hexdigest())
     data = memo.get(key)
     if data is None:
-        data = render.render_bytes(report, fmt, kb, notes=notes)  # type: ignore[arg-type]
+        data = render.render_bytes(report, fmt, kb, notes=notes,  # type: ignore[arg-type]
+                                   feedback=feedback)
         if len(memo) >= MEMO_SIZE:
             memo.pop(next(iter(memo)))
         memo[key] = data
     return data
 
 
-def report_formats(kb: KnowledgeBase, report: Report,
-                   notes: str | None) -> list[tuple[str, str, str, Callable[[], bytes]]]:
-    """The report formats: (label, extension, mime, builder); the notes go into each, escaped."""
+Builder = tuple[str, str, str, Callable[[], bytes]]
+
+
+def report_formats(kb: KnowledgeBase, report: Report, notes: str | None,
+                   feedback: Sequence[render.Feedback] = ()) -> list[Builder]:
+    """The report formats: (label, extension, mime, builder); the notes go into each, escaped,
+    and the clinician's recorded agreements and overrides."""
     return [
-        (LABELS.get(fmt, fmt), ext, mime, partial(_built, report, fmt, kb, notes))
+        (LABELS.get(fmt, fmt), ext, mime, partial(_built, report, fmt, kb, notes, tuple(feedback)))
         for fmt, (ext, mime) in render.FORMATS.items()
     ]
 
 
-def report_downloads(kb: KnowledgeBase, report: Report, notes: str | None, key: str) -> None:
+def report_downloads(kb: KnowledgeBase, report: Report, notes: str | None, key: str,
+                     feedback: Sequence[render.Feedback] = ()) -> None:
     """One download button per report format, each built only when clicked."""
-    formats = report_formats(kb, report, notes)
+    formats = report_formats(kb, report, notes, feedback)
     stem = file_stem(None, report)
     for col, (label, ext, mime, build) in zip(st.columns(len(formats)), formats, strict=True):
         with col:

@@ -20,13 +20,19 @@ from typing import Any
 import streamlit as st
 
 from engine import KnowledgeBase, default_knowledge_base
+from engine.render import Feedback
 from store import cases
 from store.db import Store, StoreError, StoreLocked, WrongKey
+from store.feedback import client_feedback
 from ui.state import Workspace, session, workspace
 from ui.views import md_text
 from ui.widgets import sync
 
 log = logging.getLogger(__name__)
+
+KIND_WORDS = {"recommendations": "Recommendation", "cautions": "Caution", "reflections": "Reflection",
+              "measures": "Measure", "drivers": "Driver", "formulations": "Formulation",
+              "origins": "Origin"}
 
 ACTOR = "app"
 QUERY = "case"
@@ -261,3 +267,33 @@ def sidebar() -> None:
         st.caption("No client open: answers are not saved. Open or create one on **Cases**.")
     else:
         st.caption(f"Client **{md_text(code)}**: every answer is saved as you go.")
+
+
+def conclusion_labels(record: cases.ClientRecord) -> dict[str, str]:
+    """Each conclusion of the client's assessments, in words ("Driver: Alexithymia")."""
+    out: dict[str, str] = {}
+    for a in record.assessments:
+        out[f"spectrum.{a.position}"] = f"Position: {a.label}"
+        for kind, ident, label in a.summary["conclusions"]:
+            out[f"{kind.rstrip('s')}.{ident}"] = f"{KIND_WORDS.get(kind, kind)}: {label}"
+    return out
+
+
+def recorded_feedback() -> list[Feedback]:
+    """The open client's recorded agreements and overrides, oldest first, for the report."""
+    code = open_code()
+    store = current() if code else None
+    if code is None or store is None:
+        return []
+    try:
+        record = cases.assessments(store, code)
+        history = client_feedback(store, code)
+    except StoreError:
+        return []
+    labels = conclusion_labels(record)
+    return [Feedback(date=f.created_at.date().isoformat(), by=f.actor,
+                     verdict="accepted" if f.agree else "overridden",
+                     conclusion=f"{labels.get(f.conclusion, 'an earlier conclusion')} "
+                                f"(assessment {f.version})",
+                     reason=f.reason_display, note=f.comment)
+            for f in history]

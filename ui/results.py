@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine import default_knowledge_base
+from ui import persistence
 from ui.a11y import page_style
 from ui.downloads import report_downloads
 from ui.state import CLIENT, evaluate, subject_of, workspace
@@ -28,7 +29,8 @@ def render() -> None:
     report_view(kb, ev, subject, ws)
     if ev.report is not None:
         st.divider()
-        report_downloads(kb, ev.report, ws.notes or None, key="results_report")
+        report_downloads(kb, ev.report, ws.notes or None, key="results_report",
+                         feedback=persistence.recorded_feedback())
 
 
 if __name__ == "__main__":

@@ -19,9 +19,6 @@ from ui.views import md_text
 from ui.words import option_label
 
 PAGE_TITLE = "Timeline"
-KIND_WORDS = {"recommendations": "Recommendation", "cautions": "Caution", "reflections": "Reflection",
-              "measures": "Measure", "drivers": "Driver", "formulations": "Formulation",
-              "origins": "Origin"}
 
 
 def _value(kb: object, qid: str, value: object) -> str:
@@ -90,24 +87,15 @@ def main() -> None:
         if d.conclusions:
             st.markdown("**Conclusions that changed**")
             st.dataframe([{"": "added" if c.change == "added" else "no longer",
-                           "Kind": KIND_WORDS.get(c.kind, c.kind), "Conclusion": c.label}
+                           "Kind": persistence.KIND_WORDS.get(c.kind, c.kind), "Conclusion": c.label}
                           for c in d.conclusions], hide_index=True, key="tl_conclusions")
 
     _feedback(store, code, record)
 
 
-def _labels(record: cases.ClientRecord) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for a in record.assessments:
-        out[f"spectrum.{a.position}"] = f"Position: {a.label}"
-        for kind, ident, label in a.summary["conclusions"]:
-            out[f"{kind.rstrip('s')}.{ident}"] = f"{KIND_WORDS.get(kind, kind)}: {label}"
-    return out
-
-
 def _feedback(store: Store, code: str, record: cases.ClientRecord) -> None:
     latest = record.assessments[-1]
-    labels = _labels(record)
+    labels = persistence.conclusion_labels(record)
     st.subheader("Do you agree?")
     st.caption(f"With the conclusions of assessment {latest.version} (as of {latest.as_of}).")
     report = cases.with_report(store, code, latest).report or {}
