@@ -26,8 +26,9 @@ from ui.state import (
     subject_of,
     workspace,
 )
-from ui.views import answer_next, case_line, md_text, problems_box
+from ui.views import answer_next, case_line, problems_box
 from ui.widgets import sync
+from ui.words import md_text
 
 log = logging.getLogger(__name__)
 

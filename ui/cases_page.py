@@ -18,7 +18,7 @@ from store.db import StoreError
 from store.timeline import due_reassessments
 from ui import persistence
 from ui.state import build_case, case_id_problem, engine_pool, session, workspace
-from ui.views import md_text
+from ui.words import md_text
 
 PAGE_TITLE = "Cases"
 

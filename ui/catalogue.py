@@ -8,8 +8,8 @@ from engine import KnowledgeBase, default_knowledge_base
 from engine.knowledge import Rule
 from ui.a11y import page_style
 from ui.graph import inference_dot, overview_dot, overview_groups, related_rules
-from ui.views import SHOW_IDS_KEY, md_text, show_ids
-from ui.words import KIND_NAMES, condition_words, kind_name, ref_label
+from ui.views import SHOW_IDS_KEY, show_ids
+from ui.words import KIND_NAMES, condition_words, kind_name, md_text, ref_label
 
 PAGE_TITLE = "Rule catalogue"
 MAX_DETAILED = 40  # rules in one detailed picture before it stops being readable

@@ -27,8 +27,8 @@ MAX_BYTES = 512 * 1024
 
 def _case_of_draft(kb: KnowledgeBase, code: str, data: dict[str, object]) -> dict[str, object]:
     ws = Workspace("intake", "intake_")
-    persistence_answers = data.get("answers") if isinstance(data.get("answers"), dict) else {}
-    ws.answers = dict(persistence_answers)  # type: ignore[arg-type]
+    given = data.get("answers")
+    ws.answers = dict(given) if isinstance(given, dict) else {}
     answers, _ = effective_answers(ws, kb)
     case: dict[str, object] = {"schema_version": 1, "case_id": code}
     for section in ANSWER_SECTIONS:

@@ -25,8 +25,8 @@ from store import cases
 from store.db import Store, StoreError, StoreLocked, WrongKey
 from store.feedback import client_feedback
 from ui.state import Workspace, session, workspace
-from ui.views import md_text
 from ui.widgets import sync
+from ui.words import md_text
 
 log = logging.getLogger(__name__)
 

@@ -87,7 +87,8 @@ class Workspace:
 
 def session() -> MutableMapping[str, Any]:
     """The session's state (a seam for tests)."""
-    return st.session_state
+    state: MutableMapping[str, Any] = st.session_state  # type: ignore[assignment]
+    return state
 
 
 # Engines kept for the app's sessions between evaluations (clinical-judgment free: a resource

@@ -15,8 +15,7 @@ from store.db import Store, StoreError
 from store.feedback import client_feedback, conclusion_rules, counts_per_rule, reasons, record_feedback
 from store.timeline import diff, timeline
 from ui import persistence
-from ui.views import md_text
-from ui.words import option_label
+from ui.words import md_text, option_label
 
 PAGE_TITLE = "Timeline"
 
@@ -45,11 +44,12 @@ def main() -> None:
     points = timeline(record, kb)
     ranked = sorted((p for p in kb.catalogue.get("spectrum", {}).values()
                      if isinstance(p, Position) and p.rank is not None), key=lambda p: p.rank or 0)
-    labels = {p.rank: p.label for p in ranked}
+    labels: dict[int, str] = {p.rank: p.label for p in ranked if p.rank is not None}
     data = [{"as_of": p.as_of.isoformat(), "rank": p.rank, "position": p.label, "version": p.version}
             for p in points if p.rank is not None]
     expr = " : ".join(f"datum.value == {r} ? {label!r}" for r, label in labels.items()) + " : ''"
-    chart = (alt.Chart(alt.Data(values=data)).mark_line(point=True).encode(
+    source = alt.Data(values=data)  # type: ignore[no-untyped-call]
+    chart = (alt.Chart(source).mark_line(point=True).encode(
         x=alt.X("as_of:T", title="Assessment date"),
         y=alt.Y("rank:Q", title=None, scale=alt.Scale(domain=[min(labels), max(labels)]),
                 axis=alt.Axis(values=list(labels), labelExpr=expr)),

@@ -15,8 +15,8 @@ from engine.case import Case
 from engine.vignettes import Vignette, default_vignettes
 from ui.a11y import page_style
 from ui.state import CLIENT, assess_case, load_case, session, workspace
-from ui.views import case_line, md_text, problems_box, report_view
-from ui.words import option_label, question_label
+from ui.views import case_line, problems_box, report_view
+from ui.words import md_text, option_label, question_label
 
 PAGE_TITLE = "Training vignettes"
 PREDICTED = ("spectrum", "driver", "formulation", "origin")
@@ -77,14 +77,17 @@ def prediction_form(kb: KnowledgeBase, v: Vignette) -> None:
     with st.form(key=f"train_form_{v.id}"):
         st.markdown("**Your prediction**, before you see the engine's reasoning:")
         for kind in kinds:
-            ids = list(kb.catalogue[kind])
+            ids: list[str] = list(kb.catalogue[kind])
             label = FIELD_TITLES[kind]
+
+            def entry_label(i: str, k: str = kind) -> str:
+                return kb.catalogue[k][i].label
+
             if kind == "spectrum":
-                st.radio(label, ids, key=f"train_{v.id}_{kind}",
-                         format_func=lambda i, k=kind: kb.catalogue[k][i].label)
+                st.radio(label, ids, key=f"train_{v.id}_{kind}", format_func=entry_label)
             else:
                 st.multiselect(f"{label} (leave empty for none)", ids, key=f"train_{v.id}_{kind}",
-                               format_func=lambda i, k=kind: kb.catalogue[k][i].label)
+                               format_func=entry_label)
         st.form_submit_button("Commit my prediction", type="primary", on_click=_commit,
                               args=(v.id, kinds))
 

@@ -10,9 +10,9 @@ import streamlit as st
 from engine import KnowledgeBase, Report, default_knowledge_base
 from ui.a11y import page_style
 from ui.state import CLIENT, Workspace, effective_answers, evaluate, subject_of, workspace
-from ui.views import CONCLUSION_KINDS, explanations, md_text, problems_box, spectrum_section
+from ui.views import CONCLUSION_KINDS, explanations, problems_box, spectrum_section
 from ui.widgets import question_input, sync
-from ui.words import could_change_most, ref_label
+from ui.words import could_change_most, md_text, ref_label
 
 PAGE_TITLE = "Quick triage"
 AT_ONCE = 3     # next questions shown together

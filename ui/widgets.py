@@ -83,10 +83,15 @@ def question_input(ws: Workspace, kb: KnowledgeBase, q: Question, subject: str |
         )
     else:
         opts = choices(q)
-        widget = st.radio if len(opts) <= RADIO_MAX_OPTIONS else st.selectbox
-        kwargs: dict[str, object] = {"horizontal": True} if widget is st.radio else {"width": 420}
-        value = widget(label, opts, key=key, help=tip, disabled=not allowed,
-                       format_func=lambda v, q=q: option_label(q, v), **kwargs)
+        def words(v: str, q: Question = q) -> str:
+            return option_label(q, v)
+
+        if len(opts) <= RADIO_MAX_OPTIONS:
+            value = st.radio(label, opts, key=key, help=tip, disabled=not allowed,
+                             format_func=words, horizontal=True)
+        else:
+            value = st.selectbox(label, opts, key=key, help=tip, disabled=not allowed,
+                                 format_func=words, width=420)
     st.caption(md_text(q.help))
     if session().get(SOURCES_KEY):
         st.caption(source_help(q))
