@@ -140,6 +140,12 @@ def _client(s: Session, code: str) -> Client:
     return row
 
 
+def client_exists(store: Store, code: str) -> bool:
+    """Whether a client has this code (erased clients keep theirs: a code is never reused)."""
+    with store.session() as s:
+        return s.execute(select(Client.id).where(Client.code == check_code(code))).first() is not None
+
+
 def _info(row: Client) -> ClientInfo:
     return ClientInfo(id=row.id, code=row.code, created_at=row.created_at)
 

@@ -11,6 +11,16 @@ from engine import Case, KnowledgeBase, Report, assess, default_knowledge_base, 
 from engine.inference import Evaluator
 
 
+@pytest.fixture(autouse=True)
+def no_real_case_store(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test touches the case store of the person running the tests: the app's store is a
+    locked file in a temporary directory unless a test configures its own."""
+    from store.db import KEY_ENV, URL_ENV
+    path = tmp_path_factory.getbasetemp() / "no-real-store" / "cases.db"
+    monkeypatch.setenv(URL_ENV, f"sqlite+pysqlcipher:///{path}")
+    monkeypatch.delenv(KEY_ENV, raising=False)
+
+
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     """The project's knowledge base (validated once)."""

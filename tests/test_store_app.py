@@ -148,20 +148,41 @@ def test_disagreeing_on_the_timeline_is_recorded_and_counted(store_url: str) -> 
     assert "Agreement per rule" in page
 
 
-def test_unsaved_answers_are_named_and_kept_when_a_client_is_created(store_url: str,
-                                                                      kb: KnowledgeBase) -> None:
+def test_the_first_answer_with_no_client_open_creates_one_so_nothing_is_unsaved(
+        store_url: str, kb: KnowledgeBase) -> None:
     at = fresh()
     set_answer(at, kb, "numbness", "present")
-    assert any("not saved yet" in w.value for w in at.sidebar.warning)
-    goto(at, "cases_page")
-    at.text_input(key="cases_new_code").input("C-KEEP")
-    at.checkbox(key="cases_keep_answers").check()
-    at.button(key="cases_create").click()
-    run(at)
-    assert not [w for w in at.sidebar.warning if "not saved yet" in w.value]
+    code = at.query_params[persistence.QUERY]
+    code = code[0] if isinstance(code, list) else code
+    assert code.startswith("NEW-")
+    assert not [w for w in at.sidebar.warning if "not saved" in w.value]
     with Store.open(store_url) as st:
-        draft = cases.load_draft(st, "C-KEEP")
+        draft = cases.load_draft(st, code)
     assert draft is not None and draft.answers["answers"]["numbness"] == "present"
+    again = fresh(code)  # a reload: the same URL
+    assert client(again).answers["numbness"] == "present"
+    assert client(again).case_id == code
+
+
+def test_a_case_id_given_in_the_form_names_the_client_the_first_answer_creates(
+        store_url: str, kb: KnowledgeBase) -> None:
+    with Store.open(store_url) as st:
+        cases.create_client(st, "C-TAKEN", "dr-a")
+    at = fresh()
+    at.text_input(key="q__case_id").input("C-FORM")
+    run(at)
+    set_answer(at, kb, "numbness", "present")
+    assert client(at).case_id == "C-FORM"
+    with Store.open(store_url) as st:
+        assert cases.load_draft(st, "C-FORM") is not None
+    # A code another client has is never joined: the answers get a client of their own.
+    other = fresh()
+    other.text_input(key="q__case_id").input("C-TAKEN")
+    run(other)
+    set_answer(other, kb, "numbness", "absent")
+    assert client(other).case_id.startswith("NEW-")
+    with Store.open(store_url) as st:
+        assert cases.load_draft(st, "C-TAKEN") is None
 
 
 def test_the_report_shows_the_clinicians_agreement_and_override(

@@ -13,13 +13,17 @@ encrypted file has no key yet, the sidebar asks for it and this session opens th
 from __future__ import annotations
 
 import logging
+import re
+import secrets
 import threading
 from collections.abc import MutableMapping
+from datetime import date
 from typing import Any
 
 import streamlit as st
 
 from engine import KnowledgeBase, default_knowledge_base
+from engine.case import CASE_ID_PATTERN
 from engine.render import Feedback
 from store import cases
 from store.db import Store, StoreError, StoreLocked, WrongKey
@@ -159,14 +163,16 @@ def autosave(ws: Workspace, before_widgets: bool) -> None:
     (when a save after the page brings them, at the start of the next rerun).
     """
     code = open_code()
-    if code is None:
-        return
     store = current()
     if store is None:
         return
     state = session()
     if before_widgets:
         sync(ws, default_knowledge_base())  # the change the user just made, before anything
+    if code is None:
+        code = open_new_client(store, ws)
+        if code is None:
+            return
     saved = state.setdefault(SAVED_KEY, {})
     now = payload(ws)
     last = saved.get(ws.name)
@@ -189,6 +195,35 @@ def autosave(ws: Workspace, before_widgets: bool) -> None:
     else:
         saved[ws.name] = (code, now)
         state[PENDING_KEY] = True  # bring the others' answers in at the next rerun
+
+
+def new_code(ws: Workspace, store: Store) -> str:
+    """A code for a client created because answers were given with none open: the case id the
+    form was given when it is free, else a new pseudonymous code (NEW-date-random)."""
+    given = ws.case_id.strip()
+    if given and re.fullmatch(CASE_ID_PATTERN, given) and not cases.client_exists(store, given):
+        return given
+    return f"NEW-{date.today():%Y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+def open_new_client(store: Store, ws: Workspace) -> str | None:
+    """With answers given and no client open, create one and open it, so nothing is unsaved.
+
+    The form's answers stay; the new client's code is shown in the sidebar and on Cases.
+    Returns the code, or None while nothing (besides who is assessed) has been answered.
+    """
+    kb = default_knowledge_base()
+    if not any(q in kb.questions and kb.questions[q].section != "subject" for q in ws.answers) \
+            and not ws.notes:
+        return None
+    code = new_code(ws, store)
+    cases.create_client(store, code, ACTOR)
+    state = session()
+    state[OPEN_KEY] = code
+    ws.case_id = code
+    state.pop(f"{ws.prefix}_case_id", None)  # the form's case id field shows the code next run
+    state.setdefault(SAVED_KEY, {}).pop(ws.name, None)
+    return code
 
 
 def restore(kb: KnowledgeBase) -> None:
@@ -264,7 +299,8 @@ def sidebar() -> None:
         st.warning("These answers are not saved yet: create a client on **Cases** (keeping the "
                    "answers already in the form) or open one.")
     elif code is None:
-        st.caption("No client open: answers are not saved. Open or create one on **Cases**.")
+        st.caption("No client open: the first answer creates one under a new code (or the case id "
+                   "given in the form), saved as you go; or open or create one on **Cases**.")
     else:
         st.caption(f"Client **{md_text(code)}**: every answer is saved as you go.")
 
