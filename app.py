@@ -10,6 +10,7 @@ import streamlit as st
 from engine import KnowledgeBaseError, default_knowledge_base
 from engine.render import NOTICE
 from ui import persistence
+from ui.a11y import page_style
 
 log = logging.getLogger("detachment_cds.app")
 
@@ -52,6 +53,8 @@ with st.sidebar:
     st.caption(NOTICE)
     st.caption("Runs on this computer only; an open client's answers are kept in the case store.")
     persistence.sidebar()
+
+page_style()  # contrast, focus rings and the navigation's list markup, on every page
 
 try:
     page.run()

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import date
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
@@ -46,12 +47,37 @@ def settle(page: Page) -> None:
     page.wait_for_timeout(300)
 
 
-def start(port: int, log: Path) -> subprocess.Popen[bytes]:
+# A client seen twice (the shift on the timeline): numb and not reconnecting after a loss,
+# first a few weeks after it, then months later with the same answers.
+DEMO_CODE = "C-DEMO"
+DEMO_CASE = {"schema_version": 1,
+             "timeline": {"onset_date": "2026-01-15", "precipitant": "bereavement", "stressor": "ended",
+                          "stressor_ended_date": "2026-02-10"},
+             "criteria": {"situation_specific": "no", "reconnects_when_safe": "no"},
+             "findings": {"numbness": "present", "declines_comfort": "present"}}
+DEMO_DATES = (date(2026, 3, 1), date(2026, 9, 1))
+
+
+def demo_store(tmp: Path) -> dict[str, str]:
+    """A new encrypted case store with the demo client's two assessments; its settings."""
+    from store import cases
+    from store.db import KEY_ENV, URL_ENV, Store
+    env = {URL_ENV: f"sqlite+pysqlcipher:///{tmp / 'cases.db'}", KEY_ENV: "screenshots"}
+    os.environ.update(env)
+    with Store.open(env[URL_ENV]) as st:
+        cases.create_client(st, DEMO_CODE, "screenshots")
+        for as_of in DEMO_DATES:
+            cases.commit_assessment(st, DEMO_CODE, DEMO_CASE, as_of, "screenshots")
+    return env
+
+
+def start(port: int, log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     out = log.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        env={**os.environ, **env, "PYTHONUNBUFFERED": "1"})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -74,7 +100,7 @@ def main() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
-        proc = start(port, Path(tmp) / "streamlit.log")
+        proc = start(port, Path(tmp) / "streamlit.log", demo_store(Path(tmp)))
         try:
             case_file = Path(tmp) / f"{vignette.id}.json"
             case_file.write_text(json.dumps(vignette.case), encoding="utf-8")
@@ -119,6 +145,14 @@ def main() -> None:
                 shot("08-inference-graph-overview")
                 page.get_by_role("link", name="Training vignettes", exact=True).click()
                 shot("09-training-vignettes")
+                # The pages over time, with the demo client open (as after a reload: ?case=).
+                page.goto(f"{url}/cases_page?case={DEMO_CODE}")
+                shot("11-cases")
+                page.get_by_role("link", name="Timeline", exact=True).click()
+                page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=30000)
+                shot("12-timeline")
+                page.get_by_role("link", name="Intake meeting", exact=True).click()
+                shot("13-intake-meeting")
                 # The report as the HTML download renders it (the PDF is made from the same page).
                 kb = default_knowledge_base()
                 report = assess(parse_case(vignette.case, kb), explain=True)

@@ -13,7 +13,6 @@ import streamlit as st
 
 from engine import CaseError, KnowledgeBase, default_knowledge_base, parse_text
 from ui import persistence
-from ui.a11y import page_style
 from ui.downloads import case_downloads, report_downloads
 from ui.state import (
     CLIENT,
@@ -75,7 +74,6 @@ def _uploaded(ws_name: str, key: str) -> None:
 def render() -> None:
     """Draw the page."""
     kb = default_knowledge_base()
-    page_style()
     st.title(PAGE_TITLE)
     which = st.radio("Which case", list(WORKSPACES), key="io_workspace", horizontal=True,
                      format_func=WORKSPACES.__getitem__)

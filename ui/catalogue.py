@@ -6,7 +6,6 @@ import streamlit as st
 
 from engine import KnowledgeBase, default_knowledge_base
 from engine.knowledge import Rule
-from ui.a11y import page_style
 from ui.graph import inference_dot, overview_dot, overview_groups, related_rules
 from ui.views import SHOW_IDS_KEY, show_ids
 from ui.words import KIND_NAMES, condition_words, kind_name, md_text, ref_label
@@ -99,7 +98,6 @@ def graph_tab(kb: KnowledgeBase, rules: list[Rule], targets: list[str]) -> None:
 def render() -> None:
     """Draw the page."""
     kb = default_knowledge_base()
-    page_style()
     st.title(PAGE_TITLE)
     st.markdown(f"The {len(kb.rules)} rules the engine reasons with, each with its conditions in "
                 "words and its source. Several rules concluding the same thing are alternatives.")

@@ -12,7 +12,7 @@ import streamlit as st
 from engine import KnowledgeBase
 from engine.case import NOTES_MAX
 from engine.knowledge import Group, Question
-from ui.a11y import focus_heading, page_style
+from ui.a11y import focus_heading
 from ui.state import Workspace, case_id_problem, session, subject_of
 from ui.widgets import SOURCES_KEY, question_input, sync
 
@@ -92,7 +92,6 @@ def step_form(ws: Workspace, kb: KnowledgeBase, final_label: str,
                      f"{done} of {len(asked)} questions answered; the rest count as unknown.")
     if header is not None:
         header()
-    page_style()
     focus = state.pop(f"{ws.prefix}_focus", None)
     if focus is not None:
         focus_heading(labels[index] if index >= len(steps) else steps[index][0].label, int(focus))

@@ -6,7 +6,6 @@ import streamlit as st
 
 from engine import default_knowledge_base
 from ui import persistence
-from ui.a11y import page_style
 from ui.downloads import report_downloads
 from ui.state import CLIENT, evaluate, subject_of, workspace
 from ui.views import case_line, report_view
@@ -20,7 +19,6 @@ def render() -> None:
     kb = default_knowledge_base()
     ws = workspace(CLIENT)
     sync(ws, kb)  # an answer given here in place counts before the page is drawn
-    page_style()
     st.title(PAGE_TITLE)
     ev = evaluate(ws, kb)
     subject = subject_of(ws, kb)

@@ -74,7 +74,7 @@ def main() -> None:
             box = st.warning if s.direction == "towards maladaptive" else st.success
             box(f"**{md_text(s.sentence())}** ({by_version[before].as_of} → {by_version[after].as_of})\n\n"
                 f"{md_text(s.rule_title)}: {md_text(s.explanation)}\n\n"
-                f"> “{md_text(s.quote)}” (*{md_text(s.section)}*)")
+                f"Source: “{md_text(s.quote)}” ({md_text(s.section)})")  # full contrast, no quote block
         else:
             st.caption(f"The position did not move: {by_version[after].label}.")
         if d.answers:

@@ -13,7 +13,6 @@ import streamlit as st
 from engine import CaseError, KnowledgeBase, KnowledgeBaseError, default_knowledge_base, parse_case
 from engine.case import Case
 from engine.vignettes import Vignette, default_vignettes
-from ui.a11y import page_style
 from ui.state import CLIENT, assess_case, load_case, session, workspace
 from ui.views import case_line, problems_box, report_view
 from ui.words import md_text, option_label, question_label
@@ -132,7 +131,6 @@ def outcome(kb: KnowledgeBase, v: Vignette, case: Case, prediction: dict[str, An
 def render() -> None:
     """Draw the page."""
     kb = default_knowledge_base()
-    page_style()
     st.title(PAGE_TITLE)
     try:
         vignettes = list(default_vignettes())

@@ -8,7 +8,6 @@ from __future__ import annotations
 import streamlit as st
 
 from engine import KnowledgeBase, Report, default_knowledge_base
-from ui.a11y import page_style
 from ui.state import CLIENT, Workspace, effective_answers, evaluate, subject_of, workspace
 from ui.views import CONCLUSION_KINDS, explanations, problems_box, spectrum_section
 from ui.widgets import question_input, sync
@@ -53,7 +52,6 @@ def render() -> None:
     ws = workspace(CLIENT)
     sync(ws, kb)
     subject = subject_of(ws, kb)
-    page_style()
     st.title(PAGE_TITLE)
     st.markdown("A few questions, chosen because their answers are the most likely to change the "
                 "result. The result updates with each answer. Everything answered here is kept "

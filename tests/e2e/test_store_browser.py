@@ -27,7 +27,7 @@ from engine import KnowledgeBase, default_knowledge_base, parse_case
 from engine.knowledge import Question
 from store import cases
 from store.db import URL_ENV, Store
-from tests.e2e.test_browser import BROWSER_ARGS, CHROMIUM, _settle, _vignette
+from tests.e2e.test_browser import BROWSER_ARGS, CHROMIUM, _settle, _vignette, axe_violations
 from tests.store.conftest import pg_base_url, url_text
 from tests.store.helpers import AS_OF, CASE, LATER
 from ui.form import form_steps
@@ -217,3 +217,15 @@ def test_the_timeline_shows_the_shift(servers: list[str], browser: Browser) -> N
     page = _open(browser, f"{servers[1]}/timeline?case=E2E-TL", "Timeline")
     expect(page.get_by_text("Shifted from At risk of becoming a pattern to Maladaptive")).to_be_visible()
     expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible(timeout=20000)
+
+
+def test_the_pages_over_time_pass_an_axe_audit(servers: list[str], browser: Browser) -> None:
+    """axe-core on Cases, Timeline and Intake meeting with a client open (issue 11's audit of
+    every page): no serious or critical violation, colour contrast included."""
+    found: dict[str, list[str]] = {}
+    for path, heading in (("cases_page", "Cases"), ("timeline", "Timeline"),
+                          ("intake", "Intake meeting")):
+        page = _open(browser, f"{servers[0]}/{path}?case=E2E-TL", heading)
+        found[heading] = axe_violations(page)
+        page.context.close()
+    assert {k: v for k, v in found.items() if v} == {}, found
