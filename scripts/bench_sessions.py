@@ -22,30 +22,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
 import statistics
 import subprocess
-import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import websockets
+from app_process import free_port, start_app, stop_app, wait_until_up  # this folder's own module
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-ROOT = Path(__file__).resolve().parent.parent
 KEEPALIVE_S = 20.0
 RECONNECT_WINDOW_S = 5  # the server's disconnectedSessionTTL for this run (default 120)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _rss_mb(pid: int) -> float:
@@ -56,22 +46,13 @@ def _rss_mb(pid: int) -> float:
 
 
 def start_server(port: int) -> subprocess.Popen[bytes]:
-    """The app as scripts/app.sh serves it, on a free loopback port."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--server.disconnectedSessionTTL", str(RECONNECT_WINDOW_S)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the app did not start")
+    """The app as scripts/app.sh serves it, on a free loopback port, with this run's short
+    reconnect window."""
+    proc = start_app(port, args=["--server.disconnectedSessionTTL", str(RECONNECT_WINDOW_S)])
+    if not wait_until_up(f"http://127.0.0.1:{port}", proc, timeout=60):
+        stop_app(proc)
+        raise SystemExit("the app did not start")
+    return proc
 
 
 @dataclass
@@ -148,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sessions", type=int, nargs="+", default=[10, 20, 40])
     ap.add_argument("--reruns", type=int, default=5)
     args = ap.parse_args(argv)
-    port = _free_port()
+    port = free_port()
     proc = start_server(port)
     url = f"ws://127.0.0.1:{port}/_stcore/stream"
     out: dict[str, Any] = {"sessions": {}}
@@ -175,8 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"RSS: {out['rss_start_mb']} MB at start, {out['rss_after_close_mb']} MB after every "
               "session closed")
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        stop_app(proc, timeout=20)
     print(json.dumps(out))
 
 

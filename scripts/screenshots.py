@@ -12,15 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from datetime import date
 from pathlib import Path
 
+from app_process import free_port, start_app, stop_app, wait_until_up  # this folder's own module
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,12 +31,6 @@ from engine.vignettes import default_vignettes  # noqa: E402
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def settle(page: Page) -> None:
@@ -72,21 +64,12 @@ def demo_store(tmp: Path) -> dict[str, str]:
 
 
 def start(port: int, log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    out = log.open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-        env={**os.environ, **env, "PYTHONUNBUFFERED": "1"})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.terminate()
-    raise SystemExit("streamlit did not start")
+    """The app on `port` with the demo store's settings, its output in `log`."""
+    proc = start_app(port, env=env, output=log.open("wb"))
+    if not wait_until_up(f"http://127.0.0.1:{port}", proc, timeout=60, poll=0.3):
+        stop_app(proc)
+        raise SystemExit("streamlit did not start")
+    return proc
 
 
 def main() -> None:
@@ -165,8 +148,7 @@ def main() -> None:
                 print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
                 browser.close()
         finally:
-            proc.terminate()
-            proc.wait(timeout=15)
+            stop_app(proc, timeout=15)
     print(json.dumps({"screenshots": str(args.out), "vignette": vignette.id}))
 
 

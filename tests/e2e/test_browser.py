@@ -10,13 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -29,6 +23,7 @@ from pypdf import PdfReader
 from engine import KnowledgeBase, default_knowledge_base, parse_case
 from engine.knowledge import Position
 from engine.vignettes import Vignette, default_vignettes
+from scripts.app_process import free_port, start_app, stop_app, wait_until_up
 from ui.form import form_steps
 from ui.state import Workspace
 from ui.words import option_label
@@ -43,44 +38,21 @@ BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networkin
                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """`streamlit run serve.py` (as scripts/app.sh serves the app) on a free loopback port;
     always terminated."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = start_app(port, output=out)
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("streamlit did not start:\n" + log.read_text(errors="replace")[-2000:])
-                time.sleep(0.2)
+            if not wait_until_up(url, proc, timeout=30):
+                pytest.fail("streamlit did not start:\n" + log.read_text(errors="replace")[-2000:])
             yield url, log
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_app(proc)
 
 
 APPENDIX = "Appendix: open questions, reasoning and rule ids"

@@ -8,12 +8,6 @@ serve.py`, as scripts/app.sh serves it) on one real PostgreSQL, as replicas behi
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from engine import KnowledgeBase, default_knowledge_base, parse_case
 from engine.knowledge import Question
+from scripts.app_process import free_port, start_app, stop_app, wait_until_up
 from store import cases
 from store.db import URL_ENV, Store
 from tests.e2e.test_browser import BROWSER_ARGS, CHROMIUM, _settle, _vignette, axe_violations
@@ -35,12 +30,6 @@ from ui.state import Workspace
 from ui.words import option_label
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -71,36 +60,18 @@ def servers(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     procs, urls = [], []
     try:
         for i in range(2):
-            port = _free_port()
+            port = free_port()
             log = tmp_path_factory.mktemp(f"app{i}") / "streamlit.log"
             with log.open("wb") as out:
-                procs.append(subprocess.Popen(
-                    [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
-                     "--server.address", "127.0.0.1", "--server.headless", "true"],
-                    cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                    env={**os.environ, "PYTHONUNBUFFERED": "1", URL_ENV: store_url}))
+                procs.append(start_app(port, env={URL_ENV: store_url}, output=out))
             urls.append(f"http://127.0.0.1:{port}")
         for url, proc in zip(urls, procs, strict=True):
-            deadline = time.monotonic() + 40
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("streamlit did not start")
-                time.sleep(0.2)
+            if not wait_until_up(url, proc, timeout=40):
+                pytest.fail("streamlit did not start")
         yield urls
     finally:
         for proc in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_app(proc)
 
 
 @pytest.fixture(scope="module")
