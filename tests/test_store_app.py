@@ -205,7 +205,7 @@ def test_the_report_shows_the_clinicians_agreement_and_override(
     assert recorded[0].conclusion == "Position: At risk of becoming a pattern (assessment 1)"
     report = next(e.report for e in client(at)._memo.values() if e.report is not None)
     built = {ext: build() for _, ext, _, build in
-             report_formats(default_knowledge_base(), report, None, recorded)}
+             report_formats(default_knowledge_base(), report, None, lambda: recorded)}
     for ext in ("md", "html"):
         text = built[ext].decode()
         assert "Position: At risk of becoming a pattern (assessment 1)" in text

@@ -110,7 +110,7 @@ def render() -> None:
         problems_box(ev.problems)
     else:
         report_downloads(kb, ev.report, ws.notes or None, key=f"io_{which}_report",
-                         feedback=persistence.recorded_feedback() if which == CLIENT else ())
+                         feedback_of=persistence.recorded_feedback if which == CLIENT else tuple)
         answer_next(kb, ws, ev.report, subject_of(ws, kb))
 
 

@@ -41,15 +41,18 @@ def case_downloads(case: Case, key: str) -> None:
 LABELS = {"markdown": "Markdown", "html": "HTML", "pdf": "PDF"}
 
 
+FeedbackOf = Callable[[], Sequence[render.Feedback]]
 MEMO_KEY = "report_bytes"
 MEMO_SIZE = 6  # built reports kept in this session's memory (a PDF is some 40 KB)
 
 
 def _built(report: Report, fmt: str, kb: KnowledgeBase, notes: str | None,
-           feedback: Sequence[render.Feedback] = ()) -> bytes:
+           feedback_of: FeedbackOf = tuple) -> bytes:
     """The report in one format, built once per session and kept in the session's memory only:
     a second download of the same report (or the PDF after the HTML) is served from there,
-    nothing is written to disk on the server."""
+    nothing is written to disk on the server. The recorded feedback is read only now, when the
+    report is wanted, not on every rerun of the page that offers it."""
+    feedback = feedback_of()
     memo: dict[tuple[str, str], bytes] = session().setdefault(MEMO_KEY, {})
     key = (fmt, hashlib.sha256((report.model_dump_json() + "\0" + (notes or "") + "\0"
                                 + repr(list(feedback))).encode()).hexdigest())
@@ -67,19 +70,19 @@ Builder = tuple[str, str, str, Callable[[], bytes]]
 
 
 def report_formats(kb: KnowledgeBase, report: Report, notes: str | None,
-                   feedback: Sequence[render.Feedback] = ()) -> list[Builder]:
+                   feedback_of: FeedbackOf = tuple) -> list[Builder]:
     """The report formats: (label, extension, mime, builder); the notes go into each, escaped,
-    and the clinician's recorded agreements and overrides."""
+    and the clinician's recorded agreements and overrides (`feedback_of()`, read at build)."""
     return [
-        (LABELS.get(fmt, fmt), ext, mime, partial(_built, report, fmt, kb, notes, tuple(feedback)))
+        (LABELS.get(fmt, fmt), ext, mime, partial(_built, report, fmt, kb, notes, feedback_of))
         for fmt, (ext, mime) in render.FORMATS.items()
     ]
 
 
 def report_downloads(kb: KnowledgeBase, report: Report, notes: str | None, key: str,
-                     feedback: Sequence[render.Feedback] = ()) -> None:
+                     feedback_of: FeedbackOf = tuple) -> None:
     """One download button per report format, each built only when clicked."""
-    formats = report_formats(kb, report, notes, feedback)
+    formats = report_formats(kb, report, notes, feedback_of)
     stem = file_stem(None, report)
     for col, (label, ext, mime, build) in zip(st.columns(len(formats)), formats, strict=True):
         with col:

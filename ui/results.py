@@ -28,7 +28,7 @@ def render() -> None:
     if ev.report is not None:
         st.divider()
         report_downloads(kb, ev.report, ws.notes or None, key="results_report",
-                         feedback=persistence.recorded_feedback())
+                         feedback_of=persistence.recorded_feedback)
 
 
 if __name__ == "__main__":
