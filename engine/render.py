@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -103,6 +103,50 @@ def quote_markdown(text: str) -> str:
     return "\n".join(
         (f"> {line}\\" if i + 1 < len(escaped) and escaped[i + 1] else f"> {line}") if line else ">"
         for i, line in enumerate(escaped))
+
+
+T = TypeVar("T")
+
+# Characters on one line of a column of the PDF (A4, the report's font sizes): to balance the
+# columns by the lines their entries take.
+ANSWER_COLUMN_CHARS = 45
+RECOMMENDATION_COLUMN_CHARS = 58
+
+
+def _lines(text: str, width: int) -> int:
+    return -(-len(text) // width) or 1
+
+
+def balanced_columns(items: Sequence[T], count: int, weight: Callable[[T], float]) -> list[list[T]]:
+    """`items` cut into at most `count` runs in order (read down, then across), each about as heavy.
+
+    Laid out as fixed table cells, these look like CSS columns but cost WeasyPrint one layout
+    pass instead of the repeated passes by which it balances `column-count`.
+    """
+    total = sum(weight(i) for i in items)
+    columns: list[list[T]] = [[]]
+    done = 0.0
+    for item in items:
+        w = weight(item)
+        cut = total * len(columns) / count
+        # A new column once this item would end nearer the next cut than the current column does.
+        if columns[-1] and len(columns) < count and done + w / 2 > cut:
+            columns.append([])
+        columns[-1].append(item)
+        done += w
+    return columns
+
+
+def _grouped(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, list[str]]]:
+    """(key, value) pairs as each key with its values, keys in order of first appearance.
+
+    Open questions that could change the same things are listed once under that line: many share
+    it, and one line per question repeated it dozens of times in the appendix.
+    """
+    groups: dict[str, list[str]] = {}
+    for key, value in pairs:
+        groups.setdefault(key, []).append(value)
+    return list(groups.items())
 
 
 def _by_approach(report: Report, kb: KnowledgeBase) -> list[tuple[str, list[RecommendationOut]]]:
@@ -263,6 +307,7 @@ def _context(report: Report, kb: KnowledgeBase | None, notes: str | None,
     needed = [q for q in report.questions if q.needed]
     card: FormulationCard = formulation_card(kb, report)
     stable, _ = stability(report)
+    by_approach = _by_approach(report, kb)
     trace = [{"rule": s.rule, "title": s.title, "used": [fact_words(kb, u, report.subject) for u in s.used],
               "used_ids": s.used, "asserted": [label_of(a) for a in s.asserted], "asserted_ids": s.asserted,
               "source": s.source} for s in report.trace]
@@ -273,7 +318,7 @@ def _context(report: Report, kb: KnowledgeBase | None, notes: str | None,
         "levels": LEVELS,
         "subject": subject,
         "because": because,
-        "by_approach": _by_approach(report, kb),
+        "by_approach": by_approach,
         "label_of": label_of,
         "why": why,
         "notes": clean_notes,
@@ -286,6 +331,11 @@ def _context(report: Report, kb: KnowledgeBase | None, notes: str | None,
         "card_markdown": card_markdown(card),
         "stable": stable,
         "answers": answers,
+        "answer_columns": balanced_columns(
+            answers, 3, lambda a: _lines(f"{a[1]} {a[2]}", ANSWER_COLUMN_CHARS)),
+        "rec_columns": balanced_columns(
+            by_approach, 2, lambda group: 1 + sum(
+                _lines(f"{r.title}: {r.pacing}", RECOMMENDATION_COLUMN_CHARS) for r in group[1])),
         "spectrum_svg": spectrum_svg(kb, report),
         "spectrum_words": spectrum_words(kb, report),
         "spectrum_why": why(f"spectrum.{report.spectrum.position}"),
@@ -294,7 +344,7 @@ def _context(report: Report, kb: KnowledgeBase | None, notes: str | None,
         "more_changes": max(0, len(spectrum_changes) - CHANGES_SHOWN),
         "conclusions": conclusions,
         "open": [(q.prompt, could_change_most(kb, q.could_change)) for q in needed[:OPEN_SHOWN]],
-        "open_all": [(q.prompt, could_change_summary(kb, q.could_change)) for q in needed],
+        "open_all": _grouped([(could_change_summary(kb, q.could_change), q.prompt) for q in needed]),
         "open_more": max(0, len(needed) - OPEN_SHOWN),
         "not_needed": len(report.questions) - len(needed),
         "trace": trace,

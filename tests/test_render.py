@@ -16,6 +16,8 @@ from typing import Any
 
 import html5lib
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from jinja2 import UndefinedError
 from pypdf import PdfReader
 
@@ -26,6 +28,9 @@ from engine.render import (
     LEVELS,
     NOTICE,
     TEMPLATES,
+    _context,
+    _grouped,
+    balanced_columns,
     environment,
     quote_markdown,
     render_bytes,
@@ -149,7 +154,7 @@ def test_markdown_renders_every_vignette(vid: str, reports: dict[str, tuple[Repo
         assert f"`{step.rule}`: {md_text(step.title)}" in md[appendix:]
     listed = md[appendix:md.index("### Reasoning")]
     for q in report.questions:
-        assert (f". {md_text(q.prompt)}: " in listed) == q.needed, q.id
+        assert (f". {md_text(q.prompt)}\n" in listed) == q.needed, q.id
     for rec in report.recommendations:
         assert f"- **{md_text(rec.title)}**: {md_text(rec.pacing)}" in md[:appendix]
         assert f"{md_text(rec.text)} Why: {md_text(rec.why)}" in md[appendix:]
@@ -183,6 +188,13 @@ def test_pdf_renders_every_vignette(vid: str, reports: dict[str, tuple[Report, C
         assert rec.title in text
     assert PAYLOAD in text  # shown as plain text, never interpreted
     assert "Page 1 / " in text and FIXED.isoformat() in text
+    # The answers and recommendations sit in columns that may cross a page: none may be lost.
+    context = _context(report, None, None, FIXED, pdf=True)
+    for _, prompt, value in context["answers"]:
+        assert " ".join(f"{prompt} {value}".split()) in text
+    for _, prompts in context["open_all"]:
+        for prompt in prompts:
+            assert " ".join(prompt.split()) in text
 
 
 def test_pdf_is_byte_identical_for_the_same_input(reports: dict[str, tuple[Report, Case]],
@@ -366,3 +378,25 @@ def test_no_engine_id_in_the_main_body_of_any_format(vid: str, reports: dict[str
     # the appendix does carry the ids, for audit
     for step in report.trace:
         assert step.rule in md[md.index("## Appendix"):]
+
+
+# ---- columns and groups laid out by the template (issue 13: a cheaper PDF) -----------------------
+
+@given(st.lists(st.integers(min_value=1, max_value=20), max_size=40), st.integers(min_value=1, max_value=4))
+def test_balanced_columns_keep_order_and_balance(weights: list[int], count: int) -> None:
+    items = list(enumerate(weights))
+    columns = balanced_columns(items, count, lambda item: item[1])
+    assert [item for column in columns for item in column] == items  # read down, then across
+    assert len(columns) <= max(1, count) and all(columns[1:])
+    if items:
+        bound = sum(weights) / count + max(weights)
+        assert all(sum(w for _, w in column) <= bound for column in columns)
+
+
+def test_balanced_columns_use_every_column_for_even_items() -> None:
+    assert balanced_columns(list("abcdef"), 3, lambda _: 1) == [["a", "b"], ["c", "d"], ["e", "f"]]
+
+
+def test_open_questions_grouped_by_what_they_could_change_in_first_order() -> None:
+    pairs = [("x", "q1"), ("y", "q2"), ("x", "q3")]
+    assert _grouped(pairs) == [("x", ["q1", "q3"]), ("y", ["q2"])]
