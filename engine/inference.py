@@ -314,9 +314,22 @@ class FastTracingEngine(TracingEngine):
     def _declare_made(self, facts: list[Any]) -> None:
         """`KnowledgeEngine.declare` of facts this engine made (no pattern constraints, no
         double-underscore keys: experta's checks would pass)."""
-        declare = self.facts.declare
+        fact_list = self.facts
+        counter = fact_list.reference_counter
+        added = fact_list.added
+        duplication = fact_list.duplication
         for fact in facts:
-            declare(fact)
+            # `_FactList.declare` inlined for these facts: a Fact subclass with no declared
+            # fields (nothing to validate) and no double-underscore key yet, so its identity is
+            # its class and all its items.
+            fact_id = frozenset([fact.__class__, *fact.items()])
+            if duplication or fact_id not in counter:
+                idx = fact_list.last_index
+                _set_item(fact, "__factid__", idx)
+                fact_list[idx] = fact
+                fact_list.last_index = idx + 1
+                added.append(fact)
+                counter[fact_id] = counter.get(fact_id, 0) + 1
         if not self.running:
             added, removed = self.matcher.changes(*self.facts.changes)
             self.strategy._update_agenda(self.agenda, added, removed)

@@ -118,3 +118,27 @@ def test_recorded_firings_are_the_dataclass_built_normally() -> None:
             built = Firing(firing.rule, firing.stratum, firing.used, firing.asserted)
             assert firing == built and hash(firing) == hash(built) and repr(firing) == repr(built)
             assert vars(firing) == vars(built) and type(firing.used) is tuple
+
+
+def test_declaring_made_facts_leaves_the_fact_list_experta_leaves() -> None:
+    """The engine's inlined declaration of its own facts (a duplicate among them) gives the
+    fact list experta's `FactList.declare` gives: the same ids, counts, items and changes."""
+    from experta import InitialFact
+    from experta.factlist import FactList
+
+    from engine.inference import TallyFact, _derived_class, engine_class, made_fact
+
+    engine = engine_class(KB)()
+    engine.reset()
+    engine.running = True  # as during a run: the declaration leaves the changes to the loop
+    cls = _derived_class("finding.x")
+    engine._declare_made([InitialFact(), made_fact(cls, {"ref": "finding.x"}),
+                          made_fact(cls, {"ref": "finding.x"}), made_fact(TallyFact, {"t": "p", "v": 2})])
+    theirs = FactList()
+    for fact in (InitialFact(), cls(ref="finding.x"), cls(ref="finding.x"), TallyFact(t="p", v=2)):
+        theirs.declare(fact)
+    ours = engine.facts
+    assert dict(ours.reference_counter) == dict(theirs.reference_counter)
+    assert ours.last_index == theirs.last_index == 3
+    assert {i: dict(f) for i, f in ours.items()} == {i: dict(f) for i, f in theirs.items()}
+    assert ours.changes == theirs.changes
