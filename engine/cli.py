@@ -253,9 +253,11 @@ def _cmd_bench(kb: KnowledgeBase, args: argparse.Namespace) -> int:
         _out(f"{'case':40} {'assess':>8} {'explain':>8} {'+pairs':>8}\n")
         for case, times in figures["cases"]["per_case"].items():
             _out(f"{case[:40]:40} " + " ".join(f"{times[p]:8.2f}" for p in phases) + "\n")
-        for name in phases:
+        for name in (*phases, "fresh_engine_ms"):
             f = figures[name]
             _out(f"{name}: p50 {f['p50']:.2f} ms, p95 {f['p95']:.2f} ms, max {f['max']:.2f} ms\n")
+        _out(f"fresh engine, mean with the collection of the dropped engines: "
+             f"{figures['fresh_engine_ms']['mean_with_collection']:.2f} ms\n")
     return EXIT_OK
 
 
