@@ -258,6 +258,16 @@ class _FactList(FactList):  # type: ignore[misc]
             fact.validate()
         fact_id = frozenset([fact.__class__, *[(k, v) for k, v in fact.items() if not (
             isinstance(k, str) and k.startswith("__") and k.endswith("__"))]])  # _get_fact_id
+        return self._add(fact, fact_id)
+
+    def declare_made(self, fact: Any) -> Any:
+        """`declare` for a fact the engine made (`made_fact`, or a field-less class such as
+        InitialFact): a Fact with no declared fields to validate and no double-underscore key
+        yet, so its identity is its class and all its items."""
+        return self._add(fact, frozenset([fact.__class__, *fact.items()]))
+
+    def _add(self, fact: Any, fact_id: frozenset[Any]) -> Any:
+        """Store the fact under the next index unless an equal one is there (duplication off)."""
         counter = self.reference_counter
         if self.duplication or fact_id not in counter:
             idx = self.last_index
@@ -314,22 +324,9 @@ class FastTracingEngine(TracingEngine):
     def _declare_made(self, facts: list[Any]) -> None:
         """`KnowledgeEngine.declare` of facts this engine made (no pattern constraints, no
         double-underscore keys: experta's checks would pass)."""
-        fact_list = self.facts
-        counter = fact_list.reference_counter
-        added = fact_list.added
-        duplication = fact_list.duplication
+        declare = self.facts.declare_made
         for fact in facts:
-            # `_FactList.declare` inlined for these facts: a Fact subclass with no declared
-            # fields (nothing to validate) and no double-underscore key yet, so its identity is
-            # its class and all its items.
-            fact_id = frozenset([fact.__class__, *fact.items()])
-            if duplication or fact_id not in counter:
-                idx = fact_list.last_index
-                _set_item(fact, "__factid__", idx)
-                fact_list[idx] = fact
-                fact_list.last_index = idx + 1
-                added.append(fact)
-                counter[fact_id] = counter.get(fact_id, 0) + 1
+            declare(fact)
         if not self.running:
             added, removed = self.matcher.changes(*self.facts.changes)
             self.strategy._update_agenda(self.agenda, added, removed)
